@@ -1,0 +1,196 @@
+//! Compact JWS with HS256, and nothing else: the only algorithm LiveKit uses.
+//!
+//! The algorithm is fixed before any MAC is computed: a token's header is either one of the
+//! three byte-exact headers the official SDKs emit, or it is decoded and must say `HS256` with no
+//! `crit`. MACs are compared in constant time.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::error::{Part, VerifyError};
+
+/// `{"alg":"HS256","typ":"JWT"}`: what roomkey emits, and what Go and Python emit.
+pub(crate) const HEADER_B64: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+/// `{"alg":"HS256"}`: the Node SDK's header.
+const HEADER_NODE_B64: &str = "eyJhbGciOiJIUzI1NiJ9";
+/// `{"typ":"JWT","alg":"HS256"}`: the Rust SDK's header.
+const HEADER_RUST_B64: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";
+
+/// Length of an HMAC-SHA256 tag.
+const TAG_LEN: usize = 32;
+
+/// An HMAC-SHA256 key schedule, computed once per secret and cloned per use.
+#[derive(Clone)]
+pub(crate) struct MacKey(Hmac<Sha256>);
+
+impl MacKey {
+    pub(crate) fn new(secret: &[u8]) -> Self {
+        // HMAC accepts keys of any length; `new_from_slice` only fails for fixed-size MACs.
+        MacKey(Hmac::new_from_slice(secret).expect("HMAC takes keys of any length"))
+    }
+
+    fn tag(&self, data: &[u8]) -> [u8; TAG_LEN] {
+        let mut mac = self.0.clone();
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        let mut mac = self.0.clone();
+        mac.update(data);
+        // `verify_slice` compares in constant time.
+        mac.verify_slice(tag).is_ok()
+    }
+}
+
+/// Signs a serialized claims object: `b64(header).b64(payload).b64(tag)`.
+pub(crate) fn sign(key: &MacKey, payload: &[u8]) -> String {
+    let mut out = String::with_capacity(HEADER_B64.len() + payload.len() * 4 / 3 + 4 + 1 + 43);
+    out.push_str(HEADER_B64);
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut out);
+    let tag = key.tag(out.as_bytes());
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(tag, &mut out);
+    out
+}
+
+/// A token cut into its parts, header checked, payload decoded, MAC not yet checked.
+pub(crate) struct Unverified<'a> {
+    signing_input: &'a str,
+    tag: [u8; TAG_LEN],
+    tag_len: usize,
+    pub(crate) payload: Vec<u8>,
+}
+
+impl Unverified<'_> {
+    /// Checks the MAC with the given key, in constant time.
+    pub(crate) fn mac_matches(&self, key: &MacKey) -> bool {
+        self.tag_len == TAG_LEN && key.verify(self.signing_input.as_bytes(), &self.tag)
+    }
+}
+
+/// Splits and decodes a compact JWS, and checks its header says HS256.
+pub(crate) fn decode(token: &str, max_len: usize) -> Result<Unverified<'_>, VerifyError> {
+    if token.is_empty() {
+        return Err(VerifyError::Empty);
+    }
+    if token.len() > max_len {
+        return Err(VerifyError::TooLarge {
+            len: token.len(),
+            max: max_len,
+        });
+    }
+    let mut dots = token.match_indices('.').map(|(i, _)| i);
+    let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
+        return Err(VerifyError::SegmentCount {
+            found: token.bytes().filter(|b| *b == b'.').count() + 1,
+        });
+    };
+    let header = &token[..first];
+    let payload = &token[first + 1..second];
+    let signature = &token[second + 1..];
+
+    check_header(header)?;
+
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| VerifyError::Base64 {
+            part: Part::Payload,
+        })?;
+
+    // A valid tag is 43 characters; decode into a slightly larger buffer so that a longer (but
+    // well-formed) signature is reported as a bad signature rather than a base64 error.
+    let mut buf = [0u8; TAG_LEN + 3];
+    if signature.len() > 48 {
+        return Err(VerifyError::BadSignature);
+    }
+    let tag_len = URL_SAFE_NO_PAD
+        .decode_slice(signature, &mut buf)
+        .map_err(|_| VerifyError::Base64 {
+            part: Part::Signature,
+        })?;
+    let mut tag = [0u8; TAG_LEN];
+    let n = tag_len.min(TAG_LEN);
+    tag[..n].copy_from_slice(&buf[..n]);
+
+    Ok(Unverified {
+        signing_input: &token[..second],
+        tag,
+        tag_len,
+        payload,
+    })
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+fn check_header(header_b64: &str) -> Result<(), VerifyError> {
+    if header_b64 == HEADER_B64 || header_b64 == HEADER_NODE_B64 || header_b64 == HEADER_RUST_B64 {
+        return Ok(());
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .map_err(|_| VerifyError::Base64 { part: Part::Header })?;
+    if !starts_with_brace(&bytes) {
+        return Err(VerifyError::HeaderJson {
+            detail: "expected a JSON object".into(),
+        });
+    }
+    let header: Header = serde_json::from_slice(&bytes).map_err(|e| VerifyError::HeaderJson {
+        detail: e.to_string(),
+    })?;
+    if header.alg != "HS256" {
+        return Err(VerifyError::UnsupportedAlgorithm { found: header.alg });
+    }
+    if header.crit {
+        return Err(VerifyError::CriticalHeader);
+    }
+    Ok(())
+}
+
+/// Whether the first non-blank byte opens an object. serde would otherwise read a struct from a
+/// JSON array by position.
+pub(crate) fn starts_with_brace(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_headers_decode_to_hs256() {
+        for h in [HEADER_B64, HEADER_NODE_B64, HEADER_RUST_B64] {
+            let json = URL_SAFE_NO_PAD.decode(h).unwrap();
+            let header: Header = serde_json::from_slice(&json).unwrap();
+            assert_eq!(header.alg, "HS256");
+            assert!(!header.crit);
+        }
+    }
+
+    #[test]
+    fn sign_matches_reference_vector() {
+        // Spec §12, the Go token: same header and payload bytes, same signature.
+        let payload = br#"{"iss":"APIexample","sub":"alice","exp":1700021600,"nbf":1700000000,"iat":1700000000,"identity":"alice","name":"Alice","video":{"roomJoin":true,"room":"standup","canPublish":false}}"#;
+        let token = sign(
+            &MacKey::new(b"example-secret-0123456789abcdefghij"),
+            payload,
+        );
+        assert_eq!(
+            token,
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJBUElleGFtcGxlIiwic3ViIjoiYWxpY2UiLCJleHAiOjE3MDAwMjE2MDAsIm5iZiI6MTcwMDAwMDAwMCwiaWF0IjoxNzAwMDAwMDAwLCJpZGVudGl0eSI6ImFsaWNlIiwibmFtZSI6IkFsaWNlIiwidmlkZW8iOnsicm9vbUpvaW4iOnRydWUsInJvb20iOiJzdGFuZHVwIiwiY2FuUHVibGlzaCI6ZmFsc2V9fQ.Dk_7RblLODcc1NhrDvuBFNxB1b_U1O2lnaN5mVGKDj0"
+        );
+    }
+}

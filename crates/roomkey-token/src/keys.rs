@@ -1,0 +1,379 @@
+//! API keys and secrets: [`ApiSecret`], [`KeyPair`] and [`KeySet`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::error::KeyError;
+use crate::jws::MacKey;
+
+/// Secrets shorter than this many bytes draw a warning from the LiveKit server (and from
+/// roomkey's CLI). They still work.
+pub const RECOMMENDED_SECRET_LEN: usize = 32;
+
+/// An API secret. Its bytes are used as the HMAC key as they are (never base64-decoded).
+///
+/// `Debug` prints no part of it, and the memory is wiped on drop. There is deliberately no
+/// `Display` and no `Serialize`.
+#[derive(Clone)]
+pub struct ApiSecret(Zeroizing<String>);
+
+impl ApiSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        ApiSecret(Zeroizing::new(secret.into()))
+    }
+
+    /// The secret's bytes, for the HMAC.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the LiveKit server would warn that this secret is short (under 32 bytes).
+    pub fn is_short(&self) -> bool {
+        self.0.len() < RECOMMENDED_SECRET_LEN
+    }
+}
+
+impl fmt::Debug for ApiSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiSecret(<redacted>)")
+    }
+}
+
+impl From<&str> for ApiSecret {
+    fn from(s: &str) -> Self {
+        ApiSecret::new(s)
+    }
+}
+
+impl From<String> for ApiSecret {
+    fn from(s: String) -> Self {
+        ApiSecret::new(s)
+    }
+}
+
+/// An API key with its secret, ready to sign: the HMAC key schedule is computed once, here.
+#[derive(Clone)]
+pub struct KeyPair {
+    api_key: Arc<str>,
+    secret_len: usize,
+    pub(crate) mac: MacKey,
+}
+
+impl KeyPair {
+    /// Pairs a key with its secret.
+    ///
+    /// # Errors
+    /// [`KeyError::EmptyApiKey`] or [`KeyError::EmptyApiSecret`] if either is empty.
+    pub fn new(api_key: impl Into<String>, secret: &ApiSecret) -> Result<Self, KeyError> {
+        let api_key: String = api_key.into();
+        if api_key.is_empty() {
+            return Err(KeyError::EmptyApiKey);
+        }
+        if secret.is_empty() {
+            return Err(KeyError::EmptyApiSecret { key: api_key });
+        }
+        Ok(KeyPair {
+            api_key: api_key.into(),
+            secret_len: secret.len(),
+            mac: MacKey::new(secret.expose().as_bytes()),
+        })
+    }
+
+    /// The API key (the `iss` of the tokens this pair signs).
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Whether the secret is shorter than the LiveKit server recommends (32 bytes).
+    pub fn secret_is_short(&self) -> bool {
+        self.secret_len < RECOMMENDED_SECRET_LEN
+    }
+}
+
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("api_key", &self.api_key)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The keys a verifier accepts, looked up by the token's issuer (`iss`), as the LiveKit server
+/// does.
+#[derive(Clone, Default)]
+pub struct KeySet {
+    keys: HashMap<Arc<str>, KeyPair>,
+}
+
+impl KeySet {
+    /// An empty key set.
+    pub fn new() -> Self {
+        KeySet::default()
+    }
+
+    /// A key set holding one pair.
+    pub fn single(pair: KeyPair) -> Self {
+        let mut set = KeySet::new();
+        set.insert(pair);
+        set
+    }
+
+    /// Adds a pair, replacing any earlier secret for the same key.
+    pub fn insert(&mut self, pair: KeyPair) {
+        self.keys.insert(pair.api_key.clone(), pair);
+    }
+
+    /// The pair for an API key, if configured.
+    pub fn get(&self, api_key: &str) -> Option<&KeyPair> {
+        self.keys.get(api_key)
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there is no key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The configured API keys, sorted.
+    pub fn api_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.keys.keys().map(|k| &**k).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Parses the LiveKit server's key format: the body of a `key_file`, or the value of
+    /// `LIVEKIT_KEYS`. That is a YAML mapping of API key to secret, one `key: secret` per line
+    /// (the space after the colon is required). Blank lines and `#` comments are allowed, and
+    /// keys and secrets may be single- or double-quoted.
+    ///
+    /// Only this flat form is read; anything else is refused with the line number rather than
+    /// guessed at.
+    ///
+    /// # Errors
+    /// [`KeyError::Syntax`], [`KeyError::DuplicateKey`], [`KeyError::EmptyApiSecret`], or
+    /// [`KeyError::NoKeys`] for a text with no pair.
+    ///
+    /// # Example
+    /// ```
+    /// let keys = roomkey_token::KeySet::parse("APIabc: first-secret\n# old key\nAPIold: 'second: secret'\n")?;
+    /// assert_eq!(keys.api_keys(), ["APIabc", "APIold"]);
+    /// # Ok::<(), roomkey_token::KeyError>(())
+    /// ```
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let mut set = KeySet::new();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "---" {
+                continue;
+            }
+            if raw.starts_with([' ', '\t']) {
+                return Err(syntax(
+                    line,
+                    "indented lines are not supported (nested YAML)",
+                ));
+            }
+            if trimmed.starts_with(['{', '[', '-']) {
+                return Err(syntax(line, "flow or list syntax is not supported"));
+            }
+            let (key, rest) = scalar(trimmed, true).map_err(|reason| syntax(line, reason))?;
+            let Some(rest) = rest.strip_prefix(':') else {
+                return Err(syntax(line, "expected a colon after the key"));
+            };
+            if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
+                return Err(syntax(line, "the colon must be followed by a space"));
+            }
+            let rest = rest.trim_start();
+            let (secret, tail) = scalar(rest, false).map_err(|reason| syntax(line, reason))?;
+            let tail = tail.trim();
+            if !tail.is_empty() && !tail.starts_with('#') {
+                return Err(syntax(line, "unexpected text after the secret"));
+            }
+            if key.is_empty() {
+                return Err(syntax(line, "the key is empty"));
+            }
+            if secret.is_empty() {
+                return Err(syntax(
+                    line,
+                    "no secret after the colon (a nested `keys:` section is not supported; list the pairs themselves)",
+                ));
+            }
+            if set.keys.contains_key(key.as_str()) {
+                return Err(KeyError::DuplicateKey { line, key });
+            }
+            set.insert(KeyPair::new(key, &ApiSecret::new(secret))?);
+        }
+        if set.is_empty() {
+            return Err(KeyError::NoKeys);
+        }
+        Ok(set)
+    }
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySet")
+            .field("api_keys", &self.api_keys())
+            .finish()
+    }
+}
+
+fn syntax(line: usize, reason: &str) -> KeyError {
+    KeyError::Syntax {
+        line,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Reads one YAML scalar from the start of `s`: quoted, or plain up to `: ` (for a key) or up to
+/// ` #` (for a value). Returns the scalar and the rest of the line.
+fn scalar(s: &str, is_key: bool) -> Result<(String, &str), &'static str> {
+    if let Some(body) = s.strip_prefix('\'') {
+        // Single quotes: '' is an escaped quote, nothing else is special.
+        let mut out = String::new();
+        let mut chars = body.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '\'' {
+                if matches!(chars.peek(), Some((_, '\''))) {
+                    chars.next();
+                    out.push('\'');
+                } else {
+                    return Ok((out, &body[i + 1..]));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        return Err("unterminated single quote");
+    }
+    if let Some(body) = s.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return Ok((out, &body[i + 1..])),
+                '\\' => match chars.next().map(|(_, e)| e) {
+                    Some('"') => out.push('"'),
+                    Some('\\') => out.push('\\'),
+                    Some('/') => out.push('/'),
+                    Some('n') => out.push('\n'),
+                    Some('t') => out.push('\t'),
+                    _ => return Err("unsupported escape in double quotes"),
+                },
+                c => out.push(c),
+            }
+        }
+        return Err("unterminated double quote");
+    }
+    let end = if is_key {
+        // A plain key ends at the first ':' that is followed by a space or the line's end.
+        let bytes = s.as_bytes();
+        (0..bytes.len())
+            .find(|&i| {
+                bytes[i] == b':' && bytes.get(i + 1).is_none_or(|b| *b == b' ' || *b == b'\t')
+            })
+            .ok_or("expected `key: secret`")?
+    } else {
+        s.find(" #").or_else(|| s.find("\t#")).unwrap_or(s.len())
+    };
+    Ok((s[..end].trim_end().to_owned(), &s[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_quoted_and_comments() {
+        let keys = KeySet::parse(
+            "# keys\n\nAPIa: plain-secret # trailing comment\n'APIb': 'it''s: quoted'\n\"APIc\": \"a\\\"b\"\nAPId: with:colon\n",
+        )
+        .unwrap();
+        assert_eq!(keys.api_keys(), ["APIa", "APIb", "APIc", "APId"]);
+        assert_eq!(keys.len(), 4);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        assert_eq!(
+            KeySet::parse("APIa: one\nAPIb:two\n").unwrap_err(),
+            syntax(2, "expected `key: secret`")
+        );
+        assert_eq!(
+            KeySet::parse("APIa: one\nAPIa: two\n").unwrap_err(),
+            KeyError::DuplicateKey {
+                line: 2,
+                key: "APIa".into()
+            }
+        );
+        assert!(matches!(
+            KeySet::parse("APIa:\n").unwrap_err(),
+            KeyError::Syntax { line: 1, .. }
+        ));
+        assert_eq!(KeySet::parse("# nothing\n").unwrap_err(), KeyError::NoKeys);
+        assert!(matches!(
+            KeySet::parse("{a: b}").unwrap_err(),
+            KeyError::Syntax { line: 1, .. }
+        ));
+        assert!(matches!(
+            KeySet::parse("keys:\n  a: b\n").unwrap_err(),
+            KeyError::Syntax { line: 1, .. }
+        ));
+        assert!(matches!(
+            KeySet::parse("a: 'open\n").unwrap_err(),
+            KeyError::Syntax { line: 1, .. }
+        ));
+        assert!(matches!(KeySet::parse("a: b c: d 'x\n"), Ok(_)));
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let secret = ApiSecret::new("hunter2-hunter2");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+        let pair = KeyPair::new("APIk", &secret).unwrap();
+        assert!(!format!("{pair:?}").contains("hunter2"));
+        let set = KeySet::single(pair);
+        assert!(!format!("{set:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn empty_key_or_secret() {
+        assert_eq!(
+            KeyPair::new("", &"s".into()).unwrap_err(),
+            KeyError::EmptyApiKey
+        );
+        assert_eq!(
+            KeyPair::new("k", &"".into()).unwrap_err(),
+            KeyError::EmptyApiSecret { key: "k".into() }
+        );
+        assert!(
+            KeyPair::new("k", &"short".into())
+                .unwrap()
+                .secret_is_short()
+        );
+        assert!(
+            !KeyPair::new("k", &"x".repeat(32).into())
+                .unwrap()
+                .secret_is_short()
+        );
+    }
+}
