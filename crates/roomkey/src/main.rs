@@ -1,1 +1,63 @@
-fn main() {}
+//! `roomkey`: mint, verify and serve LiveKit access tokens.
+
+mod credentials;
+mod duration;
+mod output;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Mint, verify and serve LiveKit access tokens.
+///
+/// Credentials come from --api-key and --api-secret-file, or LIVEKIT_API_KEY and
+/// LIVEKIT_API_SECRET. With none, roomkey uses the development pair devkey/secret that
+/// `livekit-server --dev` accepts.
+#[derive(Debug, Parser)]
+#[command(
+    name = "roomkey",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Mint and verify access tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Mint a participant access token (the token on stdout)
+    Create(Box<token::CreateArgs>),
+    /// Check a token's signature and times, and explain what it grants
+    Verify(token::VerifyArgs),
+}
+
+/// Exit codes: 0 success, 1 a negative answer (the token is invalid), 2 usage, configuration
+/// or I/O errors (clap uses 2 for usage errors too).
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Token(TokenCommand::Create(args)) => token::create(args),
+        Command::Token(TokenCommand::Verify(args)) => token::verify(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<token::InvalidToken>() => {
+            eprintln!("roomkey: {e:#}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("roomkey: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

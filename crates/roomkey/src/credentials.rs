@@ -1,0 +1,150 @@
+//! Where the API key and secret come from: flags, files, the LiveKit environment variables, or
+//! the development pair.
+
+use std::fs;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use roomkey_token::{ApiSecret, KeyPair, KeySet};
+
+use crate::output::warn;
+
+/// The pair `livekit-server --dev` accepts.
+pub(crate) const DEV_API_KEY: &str = "devkey";
+/// The secret of the development pair.
+pub(crate) const DEV_API_SECRET: &str = "secret";
+
+/// Flags that name one API key and its secret.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Credentials")]
+pub(crate) struct KeyArgs {
+    /// API key: the token's issuer [env: LIVEKIT_API_KEY]
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
+
+    /// Read the API secret from FILE ("-" for standard input); one trailing newline is dropped
+    #[arg(long, value_name = "FILE", conflicts_with = "api_secret")]
+    api_secret_file: Option<PathBuf>,
+
+    /// API secret. Visible to other users in the process list: prefer --api-secret-file or
+    /// LIVEKIT_API_SECRET [env: LIVEKIT_API_SECRET]
+    #[arg(long, value_name = "SECRET")]
+    api_secret: Option<String>,
+}
+
+/// Flags that name the keys a token may be signed with.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct KeySetArgs {
+    /// Keys file in the LiveKit server's format: one `key: secret` per line [env: LIVEKIT_KEYS
+    /// holds the same text inline]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["api_key", "api_secret", "api_secret_file"])]
+    keys_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pair: KeyArgs,
+}
+
+/// Reads an environment variable, treating an empty value as unset.
+pub(crate) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl KeyArgs {
+    /// Resolves the key pair: flags first, then `LIVEKIT_API_KEY`/`LIVEKIT_API_SECRET`, then the
+    /// development pair (with a notice).
+    pub(crate) fn resolve(&self) -> Result<KeyPair> {
+        let key = self.api_key.clone().or_else(|| env_var("LIVEKIT_API_KEY"));
+        let secret = if let Some(path) = &self.api_secret_file {
+            Some(read_secret_file(path)?)
+        } else if let Some(secret) = &self.api_secret {
+            warn(
+                "--api-secret is visible to other users in the process list; \
+                 prefer --api-secret-file or LIVEKIT_API_SECRET",
+            );
+            Some(secret.clone())
+        } else {
+            env_var("LIVEKIT_API_SECRET")
+        };
+        let (key, secret) = match (key, secret) {
+            (None, None) => {
+                eprintln!(
+                    "roomkey: notice: no credentials given; using the development pair \
+                     {DEV_API_KEY}/{DEV_API_SECRET} that `livekit-server --dev` accepts. \
+                     Set LIVEKIT_API_KEY and LIVEKIT_API_SECRET for a real project."
+                );
+                return Ok(KeyPair::new(DEV_API_KEY, &ApiSecret::new(DEV_API_SECRET))?);
+            }
+            (Some(_), None) => bail!(
+                "an API key is set but no secret; set LIVEKIT_API_SECRET or pass --api-secret-file"
+            ),
+            (None, Some(_)) => {
+                bail!("an API secret is set but no key; set LIVEKIT_API_KEY or pass --api-key")
+            }
+            (Some(k), Some(s)) => (k, ApiSecret::new(s)),
+        };
+        let pair = KeyPair::new(key, &secret)?;
+        if pair.secret_is_short() {
+            warn(&format!(
+                "the API secret is {} bytes long; LiveKit recommends at least {} \
+                 (generate one with `livekit-server generate-keys`)",
+                secret.len(),
+                roomkey_token::RECOMMENDED_SECRET_LEN
+            ));
+        }
+        Ok(pair)
+    }
+}
+
+impl KeySetArgs {
+    /// Resolves the verification keys: `--keys-file`, then `LIVEKIT_KEYS`, then one pair as
+    /// [`KeyArgs::resolve`] finds it.
+    pub(crate) fn resolve(&self) -> Result<KeySet> {
+        if let Some(path) = &self.keys_file {
+            let text = fs::read_to_string(path)
+                .with_context(|| format!("cannot read the keys file {}", path.display()))?;
+            return KeySet::parse(&text)
+                .with_context(|| format!("the keys file {} is not valid", path.display()));
+        }
+        if let Some(text) = env_var("LIVEKIT_KEYS") {
+            return KeySet::parse(&text).context("LIVEKIT_KEYS is not valid");
+        }
+        Ok(KeySet::single(self.pair.resolve()?))
+    }
+}
+
+fn read_secret_file(path: &Path) -> Result<String> {
+    let mut text = String::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the API secret from standard input")?;
+    } else {
+        text = fs::read_to_string(path)
+            .with_context(|| format!("cannot read the API secret file {}", path.display()))?;
+        warn_if_world_readable(path);
+    }
+    let secret = text
+        .strip_suffix('\n')
+        .map_or(text.as_str(), |s| s.strip_suffix('\r').unwrap_or(s));
+    if secret.is_empty() {
+        bail!("the API secret file {} is empty", path.display());
+    }
+    Ok(secret.to_owned())
+}
+
+#[cfg(unix)]
+fn warn_if_world_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = fs::metadata(path) {
+        if meta.permissions().mode() & 0o004 != 0 {
+            warn(&format!(
+                "the API secret file {} is readable by every user; run `chmod 600` on it",
+                path.display()
+            ));
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_world_readable(_: &Path) {}

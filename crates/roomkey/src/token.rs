@@ -1,0 +1,722 @@
+//! `roomkey token create` and `roomkey token verify`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use roomkey_token::{
+    AccessToken, AgentGrant, Claims, InferenceGrant, KindDetail, ObservabilityGrant,
+    ParticipantKind, RoomAgentDispatch, RoomConfiguration, SipGrant, TrackSource, VerifyError,
+    VideoGrant, dangerous,
+};
+use serde_json::json;
+
+use crate::credentials::{KeyArgs, KeySetArgs};
+use crate::duration;
+use crate::output::{out, print_json, rfc3339, safe, warn};
+
+/// The seed action's summary line.
+pub(crate) const SUMMARY: &str =
+    "Successfully generated access token for participant to join the call.";
+
+/// Mint a participant access token.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = CREATE_EXAMPLES)]
+#[allow(clippy::struct_excessive_bools)]
+pub(crate) struct CreateArgs {
+    /// Unique identity for the participant joining the call
+    #[arg(long, value_name = "IDENTITY")]
+    pub(crate) identity: Option<String>,
+
+    /// The name of the room to join
+    #[arg(long, value_name = "ROOM")]
+    pub(crate) room: Option<String>,
+
+    /// How long the access token should be valid for (in seconds), or a duration such as 10m,
+    /// 1h30m, 2d [default: 6h]
+    #[arg(long, value_name = "SECONDS|DURATION", value_parser = duration::parse)]
+    pub(crate) ttl: Option<Duration>,
+
+    /// Display name for the participant
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+
+    /// Optional metadata to attach to the participant
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) metadata: Option<String>,
+
+    /// Grant joining the room. On by default; --join=false mints a token without it (for
+    /// example an admin API token)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set,
+          help_heading = "Permissions")]
+    pub(crate) join: bool,
+
+    #[command(flatten)]
+    pub(crate) perms: Permissions,
+
+    /// Destination room which this participant can forward to
+    #[arg(long, value_name = "ROOM", help_heading = "Permissions")]
+    pub(crate) destination_room: Option<String>,
+
+    /// Track sources the participant may publish, comma-separated: camera, microphone,
+    /// screen_share, screen_share_audio (repeatable; default: all)
+    #[arg(
+        long,
+        value_name = "SOURCES",
+        value_delimiter = ',',
+        help_heading = "Permissions"
+    )]
+    pub(crate) allow_source: Vec<TrackSource>,
+
+    /// A participant attribute, KEY=VALUE (repeatable)
+    #[arg(long = "attribute", value_name = "KEY=VALUE", value_parser = parse_attribute,
+          help_heading = "Participant")]
+    pub(crate) attributes: Vec<(String, String)>,
+
+    /// Read participant attributes from FILE, a JSON object of strings (--attribute wins on
+    /// conflicts)
+    #[arg(long, value_name = "FILE", help_heading = "Participant")]
+    pub(crate) attributes_file: Option<PathBuf>,
+
+    /// Participant kind: standard, ingress, egress, sip, agent, connector or bridge
+    #[arg(long, value_name = "KIND", help_heading = "Participant")]
+    pub(crate) kind: Option<ParticipantKind>,
+
+    /// Participant kind detail: cloud_agent, forwarded, connector_whatsapp, connector_twilio,
+    /// bridge_rtsp, simulation (repeatable, or comma-separated)
+    #[arg(
+        long,
+        value_name = "DETAIL",
+        value_delimiter = ',',
+        help_heading = "Participant"
+    )]
+    pub(crate) kind_detail: Vec<KindDetail>,
+
+    /// Room configuration used if this join creates the room: a JSON object (LiveKit's
+    /// RoomConfiguration) or a file holding one
+    #[arg(long, value_name = "FILE|JSON", help_heading = "Room")]
+    pub(crate) room_config: Option<String>,
+
+    /// Dispatch this agent into the room when the room is created (repeatable); adds an entry
+    /// to roomConfig.agents
+    #[arg(long, value_name = "AGENT_NAME", help_heading = "Room")]
+    pub(crate) dispatch_agent: Vec<String>,
+
+    /// Job metadata for the dispatched agents (with --dispatch-agent)
+    #[arg(
+        long,
+        value_name = "TEXT",
+        requires = "dispatch_agent",
+        help_heading = "Room"
+    )]
+    pub(crate) job_metadata: Option<String>,
+
+    /// Deployment to dispatch the agents from (with --dispatch-agent; LiveKit Cloud)
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "dispatch_agent",
+        help_heading = "Room"
+    )]
+    pub(crate) dispatch_deployment: Option<String>,
+
+    /// Named room configuration (preset) on the server
+    #[arg(long, value_name = "NAME", help_heading = "Room")]
+    pub(crate) room_preset: Option<String>,
+
+    /// Allow a room configuration that embeds egress storage or stream credentials (anyone who
+    /// holds the token can read them)
+    #[arg(long, help_heading = "Room")]
+    pub(crate) allow_sensitive_credentials: bool,
+
+    /// The sha256 claim: base64 SHA-256 of an HTTP body (webhook-style tokens)
+    #[arg(long, value_name = "BASE64", help_heading = "Participant")]
+    pub(crate) sha256: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) keys: KeyArgs,
+
+    /// Print one JSON object (token, identity, name, room, issued_at, expires_at, claims)
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Sign as if the time were this (unix seconds); for tests
+    #[arg(long, hide = true, value_name = "UNIX")]
+    pub(crate) now: Option<i64>,
+}
+
+/// The permission switches of the seed action, and the other grants.
+#[derive(Debug, Clone, clap::Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub(crate) struct Permissions {
+    /// Whether the participant can publish audio/video tracks [unset: yes]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) can_publish: Option<bool>,
+    /// Whether the participant can subscribe to other participants' tracks [unset: yes]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) can_subscribe: Option<bool>,
+    /// Whether the participant can publish data messages [unset: same as --can-publish]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) can_publish_data: Option<bool>,
+    /// Whether the participant should be hidden from other participants
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) hidden: Option<bool>,
+    /// Permission to create rooms
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) room_create: Option<bool>,
+    /// Permission to list rooms
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) room_list: Option<bool>,
+    /// Permission to start a recording
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) room_record: Option<bool>,
+    /// Permission to control the specific room
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) room_admin: Option<bool>,
+    /// Permission to control ingress, not specific to any room or ingress
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) ingress_admin: Option<bool>,
+    /// Allow participant to update its own metadata [unset: no]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) can_update_own_metadata: Option<bool>,
+    /// Participant is recording the room, allows room to indicate it's being recorded
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) recorder: Option<bool>,
+    /// Participant allowed to connect to LiveKit as Agent Framework worker
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) agent: Option<bool>,
+    /// Allow participant to subscribe to metrics [unset: no]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) can_subscribe_metrics: Option<bool>,
+    /// Allow participant to manage an agent session [unset: no]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Permissions")]
+    pub(crate) can_manage_agent_session: Option<bool>,
+
+    /// SIP grant: manage SIP trunks and dispatch rules
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Other grants")]
+    pub(crate) sip_admin: Option<bool>,
+    /// SIP grant: make outbound calls
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Other grants")]
+    pub(crate) sip_call: Option<bool>,
+    /// Agent grant: administer agents (LiveKit Cloud)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Other grants")]
+    pub(crate) agent_admin: Option<bool>,
+    /// Agent grant: administer simulations (LiveKit Cloud)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Other grants")]
+    pub(crate) agent_simulation_admin: Option<bool>,
+    /// Agent grant: administer agent databases (LiveKit Cloud)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Other grants")]
+    pub(crate) agent_database_admin: Option<bool>,
+    /// Agent grant: create, list and delete agent dispatches
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Other grants")]
+    pub(crate) agent_dispatch_admin: Option<bool>,
+    /// Inference grant: call LiveKit Inference (LiveKit Cloud)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Other grants")]
+    pub(crate) inference: Option<bool>,
+    /// Observability grant: write observability data (LiveKit Cloud)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Other grants")]
+    pub(crate) observability: Option<bool>,
+}
+
+const CREATE_EXAMPLES: &str = "\
+Examples:
+  Join a room (development keys of `livekit-server --dev`):
+    roomkey token create --identity alice --room standup
+  Viewer that can only watch:
+    roomkey token create --identity viewer-1 --room town-hall --can-publish=false --can-publish-data=false
+  Hidden recorder:
+    roomkey token create --identity recorder --room standup --hidden --recorder --can-publish=false
+  Dispatch an agent when the room is created:
+    roomkey token create --identity alice --room support-42 --dispatch-agent triage --job-metadata '{\"lang\":\"de\"}'
+  Admin API token (no join):
+    roomkey token create --join=false --room-create --room-list --ttl 10m
+  Machine-readable output:
+    roomkey token create --identity alice --room standup --json";
+
+fn parse_attribute(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE; write e.g. --attribute role=host"))?;
+    if k.is_empty() {
+        return Err(format!(
+            "{s:?} has an empty key; write e.g. --attribute role=host"
+        ));
+    }
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+impl CreateArgs {
+    /// Builds the token the flags describe (without signing it).
+    pub(crate) fn build(&self) -> Result<AccessToken> {
+        let mut token = AccessToken::new();
+        if let Some(identity) = &self.identity {
+            token = token.with_identity(identity);
+        }
+        if let Some(name) = &self.name {
+            token = token.with_name(name);
+        }
+        if let Some(metadata) = &self.metadata {
+            token = token.with_metadata(metadata);
+        }
+        if let Some(ttl) = self.ttl {
+            token = token.with_ttl(ttl);
+        }
+        token = token.with_attributes(self.attributes()?);
+        if let Some(kind) = &self.kind {
+            token = token.with_kind(kind.clone());
+        }
+        if !self.kind_detail.is_empty() {
+            token = token.with_kind_details(self.kind_detail.clone());
+        }
+        if let Some(video) = self.video_grant() {
+            token = token.with_video(video);
+        }
+        let p = &self.perms;
+        if p.sip_admin.is_some() || p.sip_call.is_some() {
+            let mut sip = SipGrant::default();
+            sip.admin = p.sip_admin.unwrap_or(false);
+            sip.call = p.sip_call.unwrap_or(false);
+            token = token.with_sip(sip);
+        }
+        let agent_flags = [
+            p.agent_admin,
+            p.agent_simulation_admin,
+            p.agent_database_admin,
+            p.agent_dispatch_admin,
+        ];
+        if agent_flags.iter().any(Option::is_some) {
+            let mut agent = AgentGrant::default();
+            agent.admin = p.agent_admin.unwrap_or(false);
+            agent.simulation_admin = p.agent_simulation_admin.unwrap_or(false);
+            agent.database_admin = p.agent_database_admin.unwrap_or(false);
+            agent.dispatch_admin = p.agent_dispatch_admin.unwrap_or(false);
+            token = token.with_agent(agent);
+        }
+        if let Some(perform) = p.inference {
+            let mut grant = InferenceGrant::default();
+            grant.perform = perform;
+            token = token.with_inference(grant);
+        }
+        if let Some(write) = p.observability {
+            let mut grant = ObservabilityGrant::default();
+            grant.write = write;
+            token = token.with_observability(grant);
+        }
+        if let Some(config) = self.room_configuration()? {
+            token = token.with_room_config(config);
+        }
+        if let Some(preset) = &self.room_preset {
+            token = token.with_room_preset(preset);
+        }
+        if let Some(sha) = &self.sha256 {
+            token = token.with_sha256(sha);
+        }
+        Ok(token.allow_sensitive_credentials(self.allow_sensitive_credentials))
+    }
+
+    fn video_grant(&self) -> Option<VideoGrant> {
+        let p = &self.perms;
+        let any_flag = [
+            p.can_publish,
+            p.can_subscribe,
+            p.can_publish_data,
+            p.hidden,
+            p.room_create,
+            p.room_list,
+            p.room_record,
+            p.room_admin,
+            p.ingress_admin,
+            p.can_update_own_metadata,
+            p.recorder,
+            p.agent,
+            p.can_subscribe_metrics,
+            p.can_manage_agent_session,
+        ]
+        .iter()
+        .any(Option::is_some)
+            || self.room.is_some()
+            || self.destination_room.is_some()
+            || !self.allow_source.is_empty();
+        if !self.join && !any_flag {
+            return None;
+        }
+        let mut v = VideoGrant::default();
+        v.room_join = self.join;
+        v.room = self.room.clone().unwrap_or_default();
+        v.destination_room = self.destination_room.clone().unwrap_or_default();
+        v.can_publish = p.can_publish;
+        v.can_subscribe = p.can_subscribe;
+        v.can_publish_data = p.can_publish_data;
+        v.can_publish_sources.clone_from(&self.allow_source);
+        v.can_update_own_metadata = p.can_update_own_metadata;
+        v.can_subscribe_metrics = p.can_subscribe_metrics;
+        v.can_manage_agent_session = p.can_manage_agent_session;
+        v.hidden = p.hidden.unwrap_or(false);
+        v.room_create = p.room_create.unwrap_or(false);
+        v.room_list = p.room_list.unwrap_or(false);
+        v.room_record = p.room_record.unwrap_or(false);
+        v.room_admin = p.room_admin.unwrap_or(false);
+        v.ingress_admin = p.ingress_admin.unwrap_or(false);
+        v.recorder = p.recorder.unwrap_or(false);
+        v.agent = p.agent.unwrap_or(false);
+        Some(v)
+    }
+
+    fn attributes(&self) -> Result<BTreeMap<String, String>> {
+        let mut attributes = BTreeMap::new();
+        if let Some(path) = &self.attributes_file {
+            let text = fs::read_to_string(path)
+                .with_context(|| format!("cannot read --attributes-file {}", path.display()))?;
+            attributes = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "--attributes-file {} must hold a JSON object of strings, e.g. {{\"role\":\"host\"}}",
+                    path.display()
+                )
+            })?;
+        }
+        attributes.extend(self.attributes.iter().cloned());
+        Ok(attributes)
+    }
+
+    /// The room configuration from `--room-config` plus the dispatch flags, if any.
+    pub(crate) fn room_configuration(&self) -> Result<Option<RoomConfiguration>> {
+        let mut config = match &self.room_config {
+            Some(arg) => Some(parse_room_config(arg)?),
+            None => None,
+        };
+        if !self.dispatch_agent.is_empty() {
+            let config = config.get_or_insert_with(RoomConfiguration::default);
+            for name in &self.dispatch_agent {
+                let mut dispatch =
+                    RoomAgentDispatch::new(name, self.job_metadata.clone().unwrap_or_default());
+                dispatch.deployment = self.dispatch_deployment.clone().unwrap_or_default();
+                config.agents.push(dispatch);
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// Every field name `RoomConfiguration` reads, in both spellings.
+const ROOM_CONFIG_FIELDS: &[&str] = &[
+    "name",
+    "emptyTimeout",
+    "empty_timeout",
+    "departureTimeout",
+    "departure_timeout",
+    "maxParticipants",
+    "max_participants",
+    "metadata",
+    "egress",
+    "minPlayoutDelay",
+    "min_playout_delay",
+    "maxPlayoutDelay",
+    "max_playout_delay",
+    "syncStreams",
+    "sync_streams",
+    "agents",
+    "tags",
+];
+
+/// Reads `--room-config`: inline JSON (starts with `{`) or a file. Unknown fields are refused,
+/// since on the command line they are typos.
+pub(crate) fn parse_room_config(arg: &str) -> Result<RoomConfiguration> {
+    let text = if arg.trim_start().starts_with('{') {
+        arg.to_owned()
+    } else {
+        fs::read_to_string(arg).with_context(|| {
+            format!("--room-config {arg:?} is neither inline JSON nor a readable file")
+        })?
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).context("--room-config is not valid JSON")?;
+    let Some(object) = value.as_object() else {
+        bail!("--room-config must be a JSON object, e.g. {{\"emptyTimeout\":300}}");
+    };
+    if let Some(unknown) = object
+        .keys()
+        .find(|k| !ROOM_CONFIG_FIELDS.contains(&k.as_str()))
+    {
+        bail!(
+            "--room-config has an unknown field {unknown:?}; RoomConfiguration has {}",
+            ROOM_CONFIG_FIELDS
+                .iter()
+                .filter(|f| !f.contains('_'))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    serde_json::from_value(value)
+        .context("--room-config does not match LiveKit's RoomConfiguration")
+}
+
+/// Runs `roomkey token create`.
+pub(crate) fn create(args: &CreateArgs) -> Result<()> {
+    let token = args.build()?;
+    let key = args.keys.resolve()?;
+    if args.join && args.room.as_deref().unwrap_or("").is_empty() {
+        warn("no --room given: this token lets the participant join any room");
+    }
+    let now = args.now.unwrap_or_else(unix_now);
+    let jwt = token.sign_at(&key, now).context("cannot mint the token")?;
+    if args.json {
+        let claims = token.claims_at(key.api_key(), now);
+        let (_, payload) = dangerous::decode_unverified(&jwt)
+            .context("the token just minted does not decode (please report this bug)")?;
+        let payload: serde_json::Value = serde_json::from_str(&payload)?;
+        print_json(&json!({
+            "token": jwt,
+            "identity": claims.sub,
+            "name": claims.name,
+            "room": claims.room(),
+            "issued_at": now,
+            "expires_at": claims.exp,
+            "claims": payload,
+        }));
+    } else {
+        out(&jwt);
+    }
+    eprintln!("{SUMMARY}");
+    Ok(())
+}
+
+/// The system clock in unix seconds.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Check a token's signature and times, and explain what it grants.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The token; "-" or nothing reads it from standard input
+    #[arg(value_name = "TOKEN|-")]
+    token: Option<String>,
+
+    /// Clock leeway on exp and nbf, in seconds or as a duration
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = duration::parse)]
+    leeway: Duration,
+
+    #[command(flatten)]
+    keys: KeySetArgs,
+
+    /// Print one JSON object (valid, identity, room, times, effective permissions, claims)
+    #[arg(long)]
+    json: bool,
+
+    /// Verify as if the time were this (unix seconds); for tests
+    #[arg(long, hide = true, value_name = "UNIX")]
+    now: Option<i64>,
+}
+
+/// The token did not verify: exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid token: {0}")]
+pub(crate) struct InvalidToken(pub(crate) VerifyError);
+
+/// Runs `roomkey token verify`.
+pub(crate) fn verify(args: &VerifyArgs) -> Result<()> {
+    let keys = args.keys.resolve()?;
+    let token = match args.token.as_deref() {
+        None | Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .take(8 * 1024 * 1024)
+                .read_to_string(&mut text)
+                .context("cannot read the token from standard input")?;
+            text
+        }
+        Some(t) => t.to_owned(),
+    };
+    let token = token.trim();
+    let token = token.strip_prefix("Bearer ").unwrap_or(token);
+    let verifier = roomkey_token::Verifier::new(keys).with_leeway(args.leeway);
+    let now = args.now.unwrap_or_else(unix_now);
+    let verified = match verifier.verify_at(token, now) {
+        Ok(v) => v,
+        Err(e) => {
+            if args.json {
+                print_json(&json!({"valid": false, "error": e.to_string()}));
+            }
+            return Err(InvalidToken(e).into());
+        }
+    };
+    let payload: serde_json::Value = serde_json::from_str(verified.payload())?;
+    let claims = &verified.claims;
+    if args.json {
+        print_json(&json!({
+            "valid": true,
+            "issuer": claims.iss,
+            "identity": claims.identity(),
+            "name": claims.name,
+            "room": claims.room(),
+            "issued_at": claims.iat,
+            "not_before": claims.nbf,
+            "expires_at": claims.exp,
+            "effective": effective(claims),
+            "claims": payload,
+        }));
+    } else {
+        explain(claims, now);
+        out("claims:");
+        print_json(&payload);
+    }
+    Ok(())
+}
+
+/// The permissions as the server reads them, with the defaults of unset fields filled in.
+fn effective(claims: &Claims) -> serde_json::Value {
+    let Some(v) = &claims.video else {
+        return json!(null);
+    };
+    json!({
+        "roomJoin": v.room_join,
+        "canPublish": v.effective_can_publish(),
+        "canSubscribe": v.effective_can_subscribe(),
+        "canPublishData": v.effective_can_publish_data(),
+        "canPublishSources": if v.can_publish_sources.is_empty() {
+            json!("all")
+        } else {
+            json!(v.can_publish_sources)
+        },
+        "canUpdateOwnMetadata": v.effective_can_update_own_metadata(),
+        "canSubscribeMetrics": v.effective_can_subscribe_metrics(),
+        "canManageAgentSession": v.effective_can_manage_agent_session(),
+    })
+}
+
+fn explain(claims: &Claims, now: i64) {
+    out("valid token");
+    let line = |label: &str, value: &str| out(&format!("  {label:<12}{value}"));
+    line("issuer", &safe(&claims.iss));
+    line("identity", &safe(claims.identity()));
+    if !claims.name.is_empty() {
+        line("name", &safe(&claims.name));
+    }
+    if let Some(kind) = &claims.kind {
+        line("kind", &safe(kind.as_str()));
+    }
+    if let Some(iat) = claims.iat {
+        line("issued at", &rfc3339(iat));
+    }
+    if let Some(exp) = claims.exp {
+        line(
+            "expires at",
+            &format!("{} (in {})", rfc3339(exp), human_secs(exp - now)),
+        );
+    }
+    match &claims.video {
+        None => line("video", "no video grant (cannot join a room)"),
+        Some(v) => {
+            let room = if v.room.is_empty() {
+                "any room".to_owned()
+            } else {
+                safe(&v.room)
+            };
+            if v.room_join {
+                line("joins", &room);
+            }
+            let yes_no = |b: bool, set: bool| match (b, set) {
+                (true, true) => "yes",
+                (false, true) => "no",
+                (true, false) => "yes (default)",
+                (false, false) => "no (default)",
+            };
+            line(
+                "publish",
+                yes_no(v.effective_can_publish(), v.can_publish.is_some()),
+            );
+            line(
+                "subscribe",
+                yes_no(v.effective_can_subscribe(), v.can_subscribe.is_some()),
+            );
+            line(
+                "data",
+                yes_no(v.effective_can_publish_data(), v.can_publish_data.is_some()),
+            );
+            if !v.can_publish_sources.is_empty() {
+                let sources: Vec<String> = v
+                    .can_publish_sources
+                    .iter()
+                    .map(|s| safe(s.as_str()))
+                    .collect();
+                line("sources", &sources.join(", "));
+            }
+            let admin: Vec<&str> = [
+                (v.room_create, "roomCreate"),
+                (v.room_list, "roomList"),
+                (v.room_record, "roomRecord"),
+                (v.room_admin, "roomAdmin"),
+                (v.ingress_admin, "ingressAdmin"),
+                (v.hidden, "hidden"),
+                (v.recorder, "recorder"),
+                (v.agent, "agent"),
+                (
+                    v.effective_can_update_own_metadata(),
+                    "canUpdateOwnMetadata",
+                ),
+                (v.effective_can_subscribe_metrics(), "canSubscribeMetrics"),
+                (
+                    v.effective_can_manage_agent_session(),
+                    "canManageAgentSession",
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+            if !admin.is_empty() {
+                line("also", &admin.join(", "));
+            }
+        }
+    }
+    if let Some(agents) = claims
+        .room_config
+        .as_ref()
+        .map(|c| &c.agents)
+        .filter(|a| !a.is_empty())
+    {
+        let names: Vec<String> = agents.iter().map(|a| safe(&a.agent_name)).collect();
+        line("dispatches", &names.join(", "));
+    }
+}
+
+fn human_secs(secs: i64) -> String {
+    if secs < 0 {
+        return format!("-{}", human_secs(-secs));
+    }
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m{s:02}s"),
+        (0, _, _) => format!("{h}h{m:02}m"),
+        _ => format!("{d}d{h:02}h"),
+    }
+}

@@ -1,0 +1,759 @@
+//! Runs the `roomkey` binary and checks stdout, stderr and the exit code.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+const NOW: i64 = 1_700_000_000;
+const KEY: &str = "APIcli";
+const SECRET: &str = "cli-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomkey"));
+    cmd.args(args)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn roomkey");
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+const CREDS: &[(&str, &str)] = &[("LIVEKIT_API_KEY", KEY), ("LIVEKIT_API_SECRET", SECRET)];
+
+/// Mints with fixed time and credentials from the environment; returns the `--json` object.
+fn mint_json(extra: &[&str]) -> Value {
+    let mut args = vec!["token", "create", "--json", "--now", "1700000000"];
+    args.extend_from_slice(extra);
+    let r = run(&args, CREDS, None);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+fn claims(extra: &[&str]) -> Value {
+    mint_json(extra)["claims"].clone()
+}
+
+#[test]
+fn create_prints_the_token_alone_and_the_summary_on_stderr() {
+    let r = run(
+        &[
+            "token",
+            "create",
+            "--identity",
+            "alice",
+            "--room",
+            "standup",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 0);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].split('.').count(), 3);
+    assert!(
+        r.stderr
+            .contains("Successfully generated access token for participant to join the call.")
+    );
+    assert!(
+        r.stderr.contains("devkey/secret"),
+        "dev notice: {}",
+        r.stderr
+    );
+    // It verifies with the development pair.
+    let v = run(&["token", "verify", lines[0]], &[], None);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    assert!(v.stdout.contains("identity    alice"));
+}
+
+#[test]
+fn json_output_has_the_documented_fields() {
+    let j = mint_json(&[
+        "--identity",
+        "alice",
+        "--name",
+        "Alice",
+        "--room",
+        "standup",
+        "--ttl",
+        "600",
+    ]);
+    assert_eq!(j["identity"], "alice");
+    assert_eq!(j["name"], "Alice");
+    assert_eq!(j["room"], "standup");
+    assert_eq!(j["issued_at"], NOW);
+    assert_eq!(j["expires_at"], NOW + 600);
+    assert_eq!(
+        j["claims"],
+        json!({"iss": KEY, "sub": "alice", "identity": "alice", "name": "Alice",
+               "iat": NOW, "nbf": NOW, "exp": NOW + 600,
+               "video": {"roomJoin": true, "room": "standup"}})
+    );
+    // The claims are exactly the token's payload.
+    let v = run(
+        &[
+            "token",
+            "verify",
+            "--json",
+            "--now",
+            "1700000001",
+            j["token"].as_str().unwrap(),
+        ],
+        CREDS,
+        None,
+    );
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    let vj: Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(vj["claims"], j["claims"]);
+    assert_eq!(vj["valid"], true);
+}
+
+#[test]
+fn every_permission_flag_sets_its_claim_and_absent_means_unset() {
+    let flags = [
+        ("--can-publish", "canPublish"),
+        ("--can-subscribe", "canSubscribe"),
+        ("--can-publish-data", "canPublishData"),
+        ("--hidden", "hidden"),
+        ("--room-create", "roomCreate"),
+        ("--room-list", "roomList"),
+        ("--room-record", "roomRecord"),
+        ("--room-admin", "roomAdmin"),
+        ("--ingress-admin", "ingressAdmin"),
+        ("--can-update-own-metadata", "canUpdateOwnMetadata"),
+        ("--recorder", "recorder"),
+        ("--agent", "agent"),
+        ("--can-subscribe-metrics", "canSubscribeMetrics"),
+        ("--can-manage-agent-session", "canManageAgentSession"),
+    ];
+    let tri_state = [
+        "canPublish",
+        "canSubscribe",
+        "canPublishData",
+        "canUpdateOwnMetadata",
+        "canSubscribeMetrics",
+        "canManageAgentSession",
+    ];
+    for (flag, claim) in flags {
+        for form in [flag.to_owned(), format!("{flag}=true")] {
+            let c = claims(&["--identity", "a", &form]);
+            assert_eq!(c["video"][claim], true, "{form}");
+        }
+        let c = claims(&["--identity", "a", &format!("{flag}=false")]);
+        if tri_state.contains(&claim) {
+            assert_eq!(
+                c["video"][claim], false,
+                "{flag}=false is kept: it differs from unset"
+            );
+        } else {
+            assert!(
+                c["video"].get(claim).is_none(),
+                "{flag}=false is the default and is omitted"
+            );
+        }
+        let c = claims(&["--identity", "a"]);
+        assert!(
+            c["video"].get(claim).is_none(),
+            "{claim} absent when the flag is absent"
+        );
+    }
+}
+
+#[test]
+fn other_grants_and_participant_flags() {
+    let c = claims(&[
+        "--identity",
+        "a",
+        "--room",
+        "r",
+        "--destination-room",
+        "r2",
+        "--allow-source",
+        "camera,microphone",
+        "--allow-source",
+        "screen_share",
+        "--attribute",
+        "role=host",
+        "--attribute",
+        "empty=",
+        "--kind",
+        "agent",
+        "--kind-detail",
+        "cloud_agent,forwarded",
+        "--sip-admin",
+        "--sip-call=false",
+        "--agent-dispatch-admin",
+        "--agent-admin=false",
+        "--inference",
+        "--observability",
+        "--room-preset",
+        "big",
+        "--sha256",
+        "abc=",
+        "--metadata",
+        "{\"x\":1}",
+    ]);
+    assert_eq!(c["video"]["destinationRoom"], "r2");
+    assert_eq!(
+        c["video"]["canPublishSources"],
+        json!(["camera", "microphone", "screen_share"])
+    );
+    assert_eq!(c["attributes"], json!({"role": "host", "empty": ""}));
+    assert_eq!(c["kind"], "agent");
+    assert_eq!(c["kindDetails"], json!(["cloud_agent", "forwarded"]));
+    assert_eq!(c["sip"], json!({"admin": true}));
+    assert_eq!(c["agent"], json!({"dispatchAdmin": true}));
+    assert_eq!(c["inference"], json!({"perform": true}));
+    assert_eq!(c["observability"], json!({"write": true}));
+    assert_eq!(c["roomPreset"], "big");
+    assert_eq!(c["sha256"], "abc=");
+    assert_eq!(c["metadata"], "{\"x\":1}");
+}
+
+#[test]
+fn join_false_without_other_flags_has_no_video_grant() {
+    let c = claims(&["--join=false"]);
+    assert!(c.get("video").is_none());
+    let c = claims(&["--join=false", "--room-create", "--room-list"]);
+    assert_eq!(c["video"], json!({"roomCreate": true, "roomList": true}));
+}
+
+#[test]
+fn ttl_accepts_seconds_and_durations() {
+    for (ttl, secs) in [("90", 90), ("10m", 600), ("1h30m", 5400), ("2d", 172_800)] {
+        let j = mint_json(&["--identity", "a", "--ttl", ttl]);
+        assert_eq!(j["expires_at"], NOW + secs, "{ttl}");
+    }
+    assert_eq!(
+        mint_json(&["--identity", "a"])["expires_at"],
+        NOW + 6 * 3600
+    );
+    let r = run(
+        &["token", "create", "--identity", "a", "--ttl", "10x"],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unknown unit"), "{}", r.stderr);
+    let r = run(
+        &["token", "create", "--identity", "a", "--ttl", "0"],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("TTL"), "{}", r.stderr);
+}
+
+#[test]
+fn agent_dispatch_and_room_config() {
+    let c = claims(&[
+        "--identity",
+        "a",
+        "--room",
+        "r",
+        "--dispatch-agent",
+        "triage",
+        "--job-metadata",
+        "{\"lang\":\"de\"}",
+        "--room-config",
+        "{\"emptyTimeout\":60,\"max_participants\":\"5\"}",
+    ]);
+    assert_eq!(
+        c["roomConfig"],
+        json!({"emptyTimeout": 60, "maxParticipants": 5,
+               "agents": [{"agentName": "triage", "metadata": "{\"lang\":\"de\"}"}]})
+    );
+    let r = run(
+        &[
+            "token",
+            "create",
+            "--identity",
+            "a",
+            "--room-config",
+            "{\"emptyTimeOut\":1}",
+        ],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unknown field \"emptyTimeOut\""),
+        "{}",
+        r.stderr
+    );
+    let dir = tempdir();
+    let path = dir.join("config.json");
+    std::fs::write(
+        &path,
+        r#"{"agents":[{"agentName":"x","restartPolicy":"JRP_NEVER"}]}"#,
+    )
+    .unwrap();
+    let c = claims(&["--identity", "a", "--room-config", path.to_str().unwrap()]);
+    assert_eq!(c["roomConfig"]["agents"][0]["restartPolicy"], "JRP_NEVER");
+}
+
+#[test]
+fn sensitive_credentials_are_refused_unless_allowed() {
+    let config = r#"{"egress":{"tracks":{"filepath":"x","s3":{"bucket":"b","secret":"hunter2"}}}}"#;
+    let r = run(
+        &[
+            "token",
+            "create",
+            "--identity",
+            "a",
+            "--room-config",
+            config,
+        ],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("roomConfig.egress.tracks.s3.secret"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("hunter2"));
+    assert!(r.stdout.is_empty());
+    let c = claims(&[
+        "--identity",
+        "a",
+        "--room-config",
+        config,
+        "--allow-sensitive-credentials",
+    ]);
+    assert_eq!(
+        c["roomConfig"]["egress"]["tracks"]["s3"]["secret"],
+        "hunter2"
+    );
+}
+
+#[test]
+fn validation_errors_say_what_to_fix_and_print_no_token() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--room", "r"], "needs a participant identity"),
+        (
+            &["--identity", &"x".repeat(257)],
+            "over the LiveKit server's limit of 256",
+        ),
+        (
+            &["--identity", "a", "--room", &"r".repeat(257)],
+            "video.room is 257 bytes",
+        ),
+        (
+            &[
+                "--identity",
+                "a",
+                "--attribute",
+                &format!("k={}", "v".repeat(65536)),
+            ],
+            "attributes take",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut all = vec!["token", "create"];
+        all.extend_from_slice(args);
+        let r = run(&all, CREDS, None);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert!(r.stdout.is_empty(), "{args:?}");
+        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+    }
+    for (flag, value) in [
+        ("--allow-source", "webcam"),
+        ("--kind", "robot"),
+        ("--kind-detail", "x"),
+    ] {
+        let r = run(
+            &["token", "create", "--identity", "a", flag, value],
+            CREDS,
+            None,
+        );
+        assert_eq!(r.code, 2);
+        assert!(r.stderr.contains(value), "{}", r.stderr);
+    }
+    let r = run(
+        &[
+            "token",
+            "create",
+            "--identity",
+            "a",
+            "--attribute",
+            "novalue",
+        ],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("KEY=VALUE"));
+}
+
+#[test]
+fn join_without_room_warns() {
+    let r = run(&["token", "create", "--identity", "a"], CREDS, None);
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("join any room"), "{}", r.stderr);
+    let r = run(
+        &["token", "create", "--identity", "a", "--room", "r"],
+        CREDS,
+        None,
+    );
+    assert!(!r.stderr.contains("join any room"));
+}
+
+#[test]
+fn credentials_from_flags_files_and_env() {
+    let dir = tempdir();
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let secret_path = secret_file.to_str().unwrap();
+    let r = run(
+        &[
+            "token",
+            "create",
+            "--identity",
+            "a",
+            "--api-key",
+            KEY,
+            "--api-secret-file",
+            secret_path,
+            "--json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let token = serde_json::from_str::<Value>(&r.stdout).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let v = run(&["token", "verify", &token], CREDS, None);
+    assert_eq!(
+        v.code, 0,
+        "trailing newline of the secret file is dropped: {}",
+        v.stderr
+    );
+    assert!(!r.stderr.contains("devkey"));
+
+    let r = run(
+        &[
+            "token",
+            "create",
+            "--identity",
+            "a",
+            "--api-key",
+            KEY,
+            "--api-secret",
+            SECRET,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("process list"), "{}", r.stderr);
+
+    let r = run(
+        &["token", "create", "--identity", "a"],
+        &[("LIVEKIT_API_KEY", KEY)],
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("LIVEKIT_API_SECRET"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+
+    let r = run(
+        &["token", "create", "--identity", "a"],
+        &[("LIVEKIT_API_SECRET", SECRET)],
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("LIVEKIT_API_KEY"));
+
+    let r = run(
+        &["token", "create", "--identity", "a"],
+        &[("LIVEKIT_API_KEY", KEY), ("LIVEKIT_API_SECRET", "short")],
+        None,
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("5 bytes long"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("short"),
+        "the secret itself is never printed: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn verify_exit_codes_and_reasons() {
+    let token = mint_json(&["--identity", "alice", "--room", "r", "--ttl", "600"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ok = run(
+        &["token", "verify", "--now", "1700000100", &token],
+        CREDS,
+        None,
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+
+    let expired = run(
+        &["token", "verify", "--now", "1700000661", &token],
+        CREDS,
+        None,
+    );
+    assert_eq!(expired.code, 1);
+    assert!(expired.stderr.contains("expired"), "{}", expired.stderr);
+    assert!(expired.stdout.is_empty());
+    // Within the default 60 s leeway, and outside a smaller one.
+    assert_eq!(
+        run(
+            &["token", "verify", "--now", "1700000650", &token],
+            CREDS,
+            None
+        )
+        .code,
+        0
+    );
+    assert_eq!(
+        run(
+            &[
+                "token",
+                "verify",
+                "--now",
+                "1700000650",
+                "--leeway",
+                "5s",
+                &token
+            ],
+            CREDS,
+            None
+        )
+        .code,
+        1
+    );
+
+    let other = [
+        ("LIVEKIT_API_KEY", KEY),
+        (
+            "LIVEKIT_API_SECRET",
+            "another-secret-0123456789abcdefghijkl",
+        ),
+    ];
+    let bad = run(
+        &["token", "verify", "--now", "1700000100", &token],
+        &other,
+        None,
+    );
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("signature does not match"));
+
+    let unknown = run(
+        &["token", "verify", "--now", "1700000100", &token],
+        &[],
+        None,
+    );
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown
+            .stderr
+            .contains("no secret is configured for API key \"APIcli\""),
+        "{}",
+        unknown.stderr
+    );
+
+    let garbage = run(&["token", "verify", "a.b"], CREDS, None);
+    assert_eq!(garbage.code, 1);
+    assert!(garbage.stderr.contains("3 dot-separated segments"));
+
+    let json = run(
+        &["token", "verify", "--json", "--now", "1800000000", &token],
+        CREDS,
+        None,
+    );
+    assert_eq!(json.code, 1);
+    let j: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(j["valid"], false);
+    assert!(j["error"].as_str().unwrap().contains("expired"));
+}
+
+#[test]
+fn verify_reads_stdin_keys_files_and_livekit_keys() {
+    let token = mint_json(&["--identity", "alice", "--room", "r"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stdin = run(
+        &["token", "verify", "--now", "1700000100"],
+        CREDS,
+        Some(&format!("{token}\n")),
+    );
+    assert_eq!(stdin.code, 0, "{}", stdin.stderr);
+    let dash = run(
+        &["token", "verify", "--now", "1700000100", "-"],
+        CREDS,
+        Some(&token),
+    );
+    assert_eq!(dash.code, 0);
+
+    let dir = tempdir();
+    let keys = dir.join("keys.yaml");
+    std::fs::write(
+        &keys,
+        format!("# project keys\nAPIold: old-secret-0123456789abcdefghijklmnop\n{KEY}: {SECRET}\n"),
+    )
+    .unwrap();
+    let r = run(
+        &[
+            "token",
+            "verify",
+            "--now",
+            "1700000100",
+            "--keys-file",
+            keys.to_str().unwrap(),
+            &token,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let env = [("LIVEKIT_KEYS", format!("{KEY}: {SECRET}"))];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = run(
+        &["token", "verify", "--now", "1700000100", &token],
+        &env,
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    std::fs::write(&keys, "APIa:no-space\n").unwrap();
+    let r = run(
+        &[
+            "token",
+            "verify",
+            "--keys-file",
+            keys.to_str().unwrap(),
+            &token,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 2, "a broken keys file is a configuration error");
+    assert!(r.stderr.contains("line 1"), "{}", r.stderr);
+}
+
+#[test]
+fn verify_explains_effective_permissions() {
+    let token = mint_json(&[
+        "--identity",
+        "viewer",
+        "--room",
+        "town-hall",
+        "--can-publish=false",
+    ])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = run(
+        &["token", "verify", "--now", "1700000100", &token],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("publish     no\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("data        no (default)"),
+        "canPublishData follows canPublish: {}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("subscribe   yes (default)"));
+    let j = run(
+        &["token", "verify", "--json", "--now", "1700000100", &token],
+        CREDS,
+        None,
+    );
+    let j: Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(j["effective"]["canPublishData"], false);
+    assert_eq!(j["effective"]["canSubscribe"], true);
+}
+
+#[test]
+fn untrusted_text_is_escaped_on_the_terminal() {
+    let token = mint_json(&["--identity", "evil\u{1b}[2J\u{202e}x", "--room", "r"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = run(
+        &["token", "verify", "--now", "1700000100", &token],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 0);
+    assert!(
+        !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{202e}'),
+        "{:?}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\\u{1b}[2J"));
+}
+
+#[test]
+fn help_teaches_with_the_action_descriptions() {
+    let r = run(&["token", "create", "--help"], &[], None);
+    assert_eq!(r.code, 0);
+    for text in [
+        "Unique identity for the participant joining the call",
+        "How long the access token should be valid for (in seconds)",
+        "Whether the participant can publish audio/video tracks",
+        "Permission to control ingress, not specific to any room or ingress",
+        "Participant allowed to connect to LiveKit as Agent Framework worker",
+        "Destination room which this participant can forward to",
+        "LIVEKIT_API_SECRET",
+        "Examples:",
+    ] {
+        assert!(r.stdout.contains(text), "missing {text:?}");
+    }
+}
+
+/// A scratch directory, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> TempDir {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("roomkey-cli-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
