@@ -1,0 +1,29 @@
+//! A client for LiveKit's RoomService: create, list and delete rooms, list participants.
+//!
+//! RoomService is Twirp over HTTP: `POST /twirp/livekit.RoomService/<Method>` with a JSON body
+//! and a bearer token. [`RoomClient`] mints that token itself for every call, with only the grant
+//! the method needs, from a [`roomkey_token::KeyPair`].
+//!
+//! # Example
+//! ```no_run
+//! use roomkey_rooms::{CreateRoomRequest, RoomClient};
+//! use roomkey_token::{ApiSecret, KeyPair};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = KeyPair::new("devkey", &ApiSecret::new("secret"))?;
+//! let client = RoomClient::new("ws://localhost:7880", key)?;
+//! let mut request = CreateRoomRequest::new("standup");
+//! request.empty_timeout = 600;
+//! let room = client.create_room(&request).await?;
+//! println!("{} {}", room.sid, room.name);
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+mod types;
+
+pub use client::{ClientOptions, RoomClient, normalize_url};
+pub use error::RoomError;
+pub use types::{CreateRoomRequest, ParticipantInfo, Room};
