@@ -51,6 +51,9 @@ pub struct CreateRoomRequest {
     /// Agents to dispatch when the room is created.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<RoomAgentDispatch>,
+    /// Auto-egress (`RoomEgress`) as its protobuf-JSON object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress: Option<serde_json::Value>,
 }
 
 impl CreateRoomRequest {

@@ -3,6 +3,7 @@
 mod credentials;
 mod duration;
 mod output;
+mod rooms;
 mod token;
 
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ enum Command {
     /// Mint and verify access tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create, list and delete rooms through LiveKit's RoomService API
+    #[command(subcommand)]
+    Room(rooms::RoomCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,10 +52,11 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Token(TokenCommand::Create(args)) => token::create(args),
         Command::Token(TokenCommand::Verify(args)) => token::verify(args),
+        Command::Room(command) => rooms::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<token::InvalidToken>() => {
+        Err(e) if e.is::<token::InvalidToken>() || e.is::<rooms::NotFound>() => {
             eprintln!("roomkey: {e:#}");
             ExitCode::from(1)
         }

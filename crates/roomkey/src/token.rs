@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::credentials::{KeyArgs, KeySetArgs};
 use crate::duration;
 use crate::output::{out, print_json, rfc3339, safe, warn};
+use crate::rooms::{self, RoomSettings, ServerArgs, block_on};
 
 /// The seed action's summary line.
 pub(crate) const SUMMARY: &str =
@@ -136,6 +137,16 @@ pub(crate) struct CreateArgs {
     /// The sha256 claim: base64 SHA-256 of an HTTP body (webhook-style tokens)
     #[arg(long, value_name = "BASE64", help_heading = "Participant")]
     pub(crate) sha256: Option<String>,
+
+    /// Whether to create the room if it doesn't exist (through RoomService, before minting;
+    /// needs --room and --url). The create request carries the token's room configuration
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set,
+          help_heading = "Room")]
+    pub(crate) create_room_if_not_exists: bool,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 
     #[command(flatten)]
     pub(crate) keys: KeyArgs,
@@ -480,8 +491,12 @@ pub(crate) fn parse_room_config(arg: &str) -> Result<RoomConfiguration> {
 /// Runs `roomkey token create`.
 pub(crate) fn create(args: &CreateArgs) -> Result<()> {
     let token = args.build()?;
+    // Check the token before anything happens on the server.
+    token.validate().context("cannot mint the token")?;
     let key = args.keys.resolve()?;
-    if args.join && args.room.as_deref().unwrap_or("").is_empty() {
+    if args.create_room_if_not_exists {
+        create_room_first(args, &token, &key)?;
+    } else if args.join && args.room.as_deref().unwrap_or("").is_empty() {
         warn("no --room given: this token lets the participant join any room");
     }
     let now = args.now.unwrap_or_else(unix_now);
@@ -504,6 +519,47 @@ pub(crate) fn create(args: &CreateArgs) -> Result<()> {
         out(&jwt);
     }
     eprintln!("{SUMMARY}");
+    Ok(())
+}
+
+/// Creates the token's room through RoomService, with the token's room configuration.
+fn create_room_first(
+    args: &CreateArgs,
+    token: &AccessToken,
+    key: &roomkey_token::KeyPair,
+) -> Result<()> {
+    let Some(room) = args.room.as_deref().filter(|r| !r.is_empty()) else {
+        bail!("--create-room-if-not-exists needs the room's name: pass --room");
+    };
+    let client = args
+        .server
+        .client(key.clone(), "--create-room-if-not-exists")?;
+    let claims = token.claims();
+    let request = rooms::create_request(
+        room,
+        &RoomSettings::default(),
+        claims.room_config.as_ref(),
+        &claims.room_preset,
+    );
+    let names = [room.to_owned()];
+    let (existed, created) = block_on(async {
+        let existed = !client.list_rooms(&names).await?.is_empty();
+        let created = client.create_room(&request).await?;
+        Ok::<_, roomkey_rooms::RoomError>((existed, created))
+    })?
+    .with_context(|| format!("cannot create the room {}; no token was minted", safe(room)))?;
+    if existed {
+        eprintln!(
+            "roomkey: room {} already exists; its configuration was not changed (LiveKit keeps an existing room's settings and ignores a token's roomConfig for it)",
+            safe(room)
+        );
+    } else {
+        eprintln!(
+            "roomkey: created room {} ({})",
+            safe(room),
+            safe(&created.sid)
+        );
+    }
     Ok(())
 }
 
