@@ -64,6 +64,30 @@ impl CreateRoomRequest {
             ..CreateRoomRequest::default()
         }
     }
+
+    /// A request that gives the room what a token's room configuration asks for (timeouts,
+    /// limits, metadata, playout, agents, egress) and its preset. LiveKit ignores a token's
+    /// `roomConfig` for a room that already exists, so a room created ahead of the join must
+    /// get the configuration here.
+    pub fn from_config(
+        name: impl Into<String>,
+        config: &roomkey_token::RoomConfiguration,
+        preset: &str,
+    ) -> Self {
+        CreateRoomRequest {
+            name: name.into(),
+            room_preset: preset.to_owned(),
+            empty_timeout: config.empty_timeout,
+            departure_timeout: config.departure_timeout,
+            max_participants: config.max_participants,
+            metadata: config.metadata.clone(),
+            min_playout_delay: config.min_playout_delay,
+            max_playout_delay: config.max_playout_delay,
+            sync_streams: config.sync_streams,
+            agents: config.agents.clone(),
+            egress: config.egress.clone(),
+        }
+    }
 }
 
 /// A room, as RoomService returns it. The TURN password is deliberately not kept.

@@ -231,31 +231,27 @@ fn not_found(e: RoomError) -> anyhow::Error {
     }
 }
 
-/// The CreateRoom request for a room: explicit settings first, then the token's room
-/// configuration (agents, timeouts, metadata…), so the room gets what the token asks for even
-/// though the server ignores a token's configuration for a room that already exists.
+/// The CreateRoom request for a room: explicit settings win over the room configuration.
 pub(crate) fn create_request(
     name: &str,
     settings: &RoomSettings,
     config: Option<&RoomConfiguration>,
     preset: &str,
 ) -> CreateRoomRequest {
-    let default = RoomConfiguration::default();
-    let c = config.unwrap_or(&default);
-    let mut r = CreateRoomRequest::new(name);
-    r.room_preset = preset.to_owned();
-    r.empty_timeout = settings.empty_timeout.unwrap_or(c.empty_timeout);
-    r.departure_timeout = settings.departure_timeout.unwrap_or(c.departure_timeout);
-    r.max_participants = settings.max_participants.unwrap_or(c.max_participants);
-    r.metadata = settings
-        .metadata
-        .clone()
-        .unwrap_or_else(|| c.metadata.clone());
-    r.min_playout_delay = settings.min_playout_delay.unwrap_or(c.min_playout_delay);
-    r.max_playout_delay = settings.max_playout_delay.unwrap_or(c.max_playout_delay);
-    r.sync_streams = settings.sync_streams || c.sync_streams;
-    r.agents.clone_from(&c.agents);
-    r.egress.clone_from(&c.egress);
+    let mut r = CreateRoomRequest::from_config(
+        name,
+        config.unwrap_or(&RoomConfiguration::default()),
+        preset,
+    );
+    r.empty_timeout = settings.empty_timeout.unwrap_or(r.empty_timeout);
+    r.departure_timeout = settings.departure_timeout.unwrap_or(r.departure_timeout);
+    r.max_participants = settings.max_participants.unwrap_or(r.max_participants);
+    if let Some(metadata) = &settings.metadata {
+        metadata.clone_into(&mut r.metadata);
+    }
+    r.min_playout_delay = settings.min_playout_delay.unwrap_or(r.min_playout_delay);
+    r.max_playout_delay = settings.max_playout_delay.unwrap_or(r.max_playout_delay);
+    r.sync_streams |= settings.sync_streams;
     r
 }
 
