@@ -4,6 +4,7 @@ mod credentials;
 mod duration;
 mod output;
 mod rooms;
+mod serve;
 mod token;
 
 use std::process::ExitCode;
@@ -35,6 +36,10 @@ enum Command {
     /// Create, list and delete rooms through LiveKit's RoomService API
     #[command(subcommand)]
     Room(rooms::RoomCommand),
+    /// Run the token server (LiveKit's standard token endpoint, with auth and policy)
+    Serve(serve::ServeArgs),
+    /// Print the SHA-256 of an API key for the server's [[caller]] entries (or --generate one)
+    KeyHash(serve::KeyHashArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +58,8 @@ fn main() -> ExitCode {
         Command::Token(TokenCommand::Create(args)) => token::create(args),
         Command::Token(TokenCommand::Verify(args)) => token::verify(args),
         Command::Room(command) => rooms::run(command),
+        Command::Serve(args) => serve::run(args),
+        Command::KeyHash(args) => serve::key_hash(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

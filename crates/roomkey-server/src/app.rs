@@ -1,0 +1,534 @@
+//! The HTTP application: state, routes, handlers and layers.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use roomkey_rooms::{CreateRoomRequest, RoomClient};
+use roomkey_token::{AccessToken, MintError, RoomConfiguration};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::metrics::{self, Metrics};
+use crate::policy::{self, Caller, Decision, GrantRequest, TokenRequest};
+
+/// The seed action's summary line.
+pub const SUMMARY: &str = "Successfully generated access token for participant to join the call.";
+
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+
+/// Shared state of the server.
+#[derive(Debug)]
+pub struct App {
+    config: Config,
+    auth: Authenticator,
+    rooms: Option<RoomClient>,
+    metrics: Metrics,
+    per_caller: Option<DefaultKeyedRateLimiter<String>>,
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl App {
+    /// Builds the state for a checked configuration.
+    ///
+    /// # Errors
+    /// If the RoomService client cannot be built.
+    pub fn new(config: Config) -> anyhow::Result<Arc<App>> {
+        let rooms = match &config.room_service_url {
+            Some(url) => Some(RoomClient::new(url, config.key.clone())?),
+            None => None,
+        };
+        Ok(Arc::new(App {
+            auth: Authenticator::new(&config),
+            rooms,
+            metrics: Metrics::new(),
+            per_caller: limiter(config.per_caller_per_minute, config.burst),
+            per_ip: limiter(config.per_ip_per_minute, config.burst),
+            config,
+        }))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(
+    per_minute: u32,
+    burst: u32,
+) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(per_minute).map(|rate| {
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
+    })
+}
+
+/// The router: every route and layer. Tests drive it without a socket.
+pub fn router(app: Arc<App>) -> Router {
+    let cors = cors(&app.config.cors_origins);
+    let limit = app.config.max_body_bytes;
+    let timeout = app.config.request_timeout;
+    Router::new()
+        .route("/api/token", post(standard_endpoint))
+        .route("/api/v1/generate-access-token", post(action_endpoint))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_endpoint))
+        .route("/", get(index))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        // Outermost, so that every answer (errors and timeouts included) carries CORS headers.
+        .layer(cors)
+        .with_state(app)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(600))
+}
+
+/// Which endpoint a request came through (metric label).
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Standard,
+    Action,
+}
+
+impl Endpoint {
+    fn label(self) -> &'static str {
+        match self {
+            Endpoint::Standard => "token",
+            Endpoint::Action => "generate_access_token",
+        }
+    }
+}
+
+/// The standard token endpoint's request (snake_case or camelCase; unknown fields ignored).
+#[derive(Debug, Deserialize)]
+struct StandardRequest {
+    #[serde(default, alias = "roomName")]
+    room_name: Option<String>,
+    #[serde(default, alias = "participantName")]
+    participant_name: Option<String>,
+    #[serde(default, alias = "participantIdentity")]
+    participant_identity: Option<String>,
+    #[serde(default, alias = "participantMetadata")]
+    participant_metadata: Option<String>,
+    #[serde(default, alias = "participantAttributes")]
+    participant_attributes: Option<BTreeMap<String, String>>,
+    #[serde(default, alias = "roomConfig")]
+    room_config: Option<RoomConfiguration>,
+}
+
+/// The seed action's props, by their own names.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(clippy::struct_excessive_bools)]
+struct ActionRequest {
+    identity: Option<String>,
+    room: Option<String>,
+    ttl: Option<u64>,
+    name: Option<String>,
+    metadata: Option<String>,
+    can_publish: Option<bool>,
+    can_subscribe: Option<bool>,
+    can_publish_data: Option<bool>,
+    hidden: Option<bool>,
+    room_create: Option<bool>,
+    room_list: Option<bool>,
+    room_record: Option<bool>,
+    room_admin: Option<bool>,
+    ingress_admin: Option<bool>,
+    can_update_own_metadata: Option<bool>,
+    recorder: Option<bool>,
+    agent: Option<bool>,
+    can_subscribe_metrics: Option<bool>,
+    destination_room: Option<String>,
+    create_room_if_not_exists: Option<bool>,
+}
+
+impl ActionRequest {
+    fn into_request(self) -> TokenRequest {
+        let switches = [
+            ("canPublish", self.can_publish),
+            ("canSubscribe", self.can_subscribe),
+            ("canPublishData", self.can_publish_data),
+            ("hidden", self.hidden),
+            ("roomCreate", self.room_create),
+            ("roomList", self.room_list),
+            ("roomRecord", self.room_record),
+            ("roomAdmin", self.room_admin),
+            ("ingressAdmin", self.ingress_admin),
+            ("canUpdateOwnMetadata", self.can_update_own_metadata),
+            ("recorder", self.recorder),
+            ("agent", self.agent),
+            ("canSubscribeMetrics", self.can_subscribe_metrics),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.map(|v| (name, v)))
+        .collect();
+        TokenRequest {
+            room_name: self.room,
+            participant_name: self.name,
+            participant_identity: self.identity,
+            participant_metadata: self.metadata,
+            participant_attributes: None,
+            room_config: None,
+            ttl: self.ttl.map(Duration::from_secs),
+            grants: GrantRequest {
+                switches,
+                destination_room: self.destination_room,
+            },
+            create_room: self.create_room_if_not_exists,
+        }
+    }
+}
+
+async fn standard_endpoint(State(app): State<Arc<App>>, request: Request) -> Response {
+    handle(&app, Endpoint::Standard, request).await
+}
+
+async fn action_endpoint(State(app): State<Arc<App>>, request: Request) -> Response {
+    handle(&app, Endpoint::Action, request).await
+}
+
+async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
+    let started = Instant::now();
+    let mut profile_name = String::from("-");
+    let result = issue(app, endpoint, request, &mut profile_name).await;
+    app.metrics
+        .latency
+        .get_or_create(&metrics::Endpoint {
+            endpoint: endpoint.label(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    match result {
+        Ok(response) => {
+            app.metrics
+                .issued
+                .get_or_create(&metrics::Issued {
+                    endpoint: endpoint.label(),
+                    profile: profile_name,
+                })
+                .inc();
+            response
+        }
+        Err(e) => {
+            app.metrics
+                .denied
+                .get_or_create(&metrics::Denied {
+                    endpoint: endpoint.label(),
+                    reason: e.code(),
+                    profile: profile_name,
+                })
+                .inc();
+            e.into_response()
+        }
+    }
+}
+
+async fn issue(
+    app: &App,
+    endpoint: Endpoint,
+    request: Request,
+    profile_name: &mut String,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip());
+    if let Some(limiter) = &app.per_ip {
+        limit(limiter, &ip, "ip")?;
+    }
+    let caller = authenticate(app, headers).await?;
+    let profile = &app.config.profiles[caller.profile];
+    profile_name.clone_from(&profile.name);
+    if let Some(limiter) = &app.per_caller {
+        let key = match &caller.subject {
+            Some(subject) => format!("{}/{subject}", caller.name),
+            None => caller.name.clone(),
+        };
+        limit(limiter, &key, "caller")?;
+    }
+    if matches!(endpoint, Endpoint::Action) && !caller.admin {
+        return Err(ApiError::AdminOnly);
+    }
+    let body = axum::body::to_bytes(body, app.config.max_body_bytes)
+        .await
+        .map_err(|_| ApiError::TooLarge {
+            limit: app.config.max_body_bytes,
+        })?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bad_json = |e: serde_json::Error| ApiError::BadRequest {
+        field: None,
+        message: format!("the body is not a valid request: {e}"),
+    };
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &body
+    };
+    let request = match endpoint {
+        Endpoint::Standard => {
+            let r: StandardRequest = serde_json::from_slice(body).map_err(bad_json)?;
+            TokenRequest {
+                room_name: r.room_name,
+                participant_name: r.participant_name,
+                participant_identity: r.participant_identity,
+                participant_metadata: r.participant_metadata,
+                participant_attributes: r.participant_attributes,
+                room_config: r.room_config,
+                ..TokenRequest::default()
+            }
+        }
+        Endpoint::Action => serde_json::from_slice::<ActionRequest>(body)
+            .map_err(bad_json)?
+            .into_request(),
+    };
+    let decision = policy::decide(profile, &caller, request).map_err(|d| ApiError::Forbidden {
+        field: d.field,
+        reason: d.reason,
+    })?;
+    let token = build_token(profile, &decision);
+    token.validate().map_err(mint_error)?;
+    if decision.create_room {
+        create_room(app, &decision, &profile.name).await?;
+    }
+    let jwt = token.sign(&app.config.key).map_err(mint_error)?;
+    audit(&caller, &profile.name, &decision, &token);
+    let body = match endpoint {
+        Endpoint::Standard => json!({
+            "server_url": profile.livekit_url,
+            "participant_token": jwt,
+            "room_name": decision.room,
+            "participant_name": decision.name,
+        }),
+        Endpoint::Action => {
+            let expires_at = roomkey_token::dangerous::decode_unverified(&jwt)
+                .ok()
+                .and_then(|(c, _)| c.exp);
+            json!({
+                "token": jwt,
+                "summary": SUMMARY,
+                "expires_at": expires_at,
+                "identity": decision.identity,
+                "room": decision.room,
+                "server_url": profile.livekit_url,
+            })
+        }
+    };
+    let status = match endpoint {
+        Endpoint::Standard => StatusCode::CREATED,
+        Endpoint::Action => StatusCode::OK,
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    if app.config.dev {
+        return Ok(Caller {
+            name: "dev".into(),
+            subject: None,
+            display_name: None,
+            profile: 0,
+            admin: true,
+        });
+    }
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    app.auth
+        .authenticate(header)
+        .await
+        .map_err(ApiError::Unauthenticated)
+}
+
+fn limit<K: std::hash::Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+    scope: &'static str,
+) -> Result<(), ApiError> {
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        ApiError::RateLimited {
+            retry_after: wait.as_secs() + 1,
+            scope,
+        }
+    })
+}
+
+fn build_token(profile: &policy::Profile, d: &Decision) -> AccessToken {
+    let (sip, agent, inference, observability) = policy::other_grants(&profile.grants);
+    let mut token = AccessToken::new()
+        .with_identity(&d.identity)
+        .with_name(&d.name)
+        .with_metadata(&d.metadata)
+        .with_attributes(d.attributes.clone())
+        .with_video(d.video.clone())
+        .with_ttl(d.ttl);
+    if let Some(config) = &d.room_config {
+        token = token.with_room_config(config.clone());
+    }
+    if let Some(g) = sip {
+        token = token.with_sip(g);
+    }
+    if let Some(g) = agent {
+        token = token.with_agent(g);
+    }
+    if let Some(g) = inference {
+        token = token.with_inference(g);
+    }
+    if let Some(g) = observability {
+        token = token.with_observability(g);
+    }
+    token
+}
+
+fn mint_error(e: MintError) -> ApiError {
+    let field = match &e {
+        MintError::TooLong { field, .. } => Some(match *field {
+            "sub (identity)" => "participant_identity",
+            "video.room" => "room_name",
+            "metadata" => "participant_metadata",
+            other => other,
+        }),
+        MintError::AttributesTooLarge { .. } => Some("participant_attributes"),
+        _ => None,
+    };
+    ApiError::BadRequest {
+        field: field.map(str::to_owned),
+        message: e.to_string(),
+    }
+}
+
+async fn create_room(app: &App, d: &Decision, profile: &str) -> Result<(), ApiError> {
+    let Some(client) = &app.rooms else {
+        return Err(ApiError::Internal(format!(
+            "profile {profile} creates rooms but no RoomService URL is configured"
+        )));
+    };
+    let request = CreateRoomRequest::from_config(
+        &d.room,
+        d.room_config
+            .as_ref()
+            .unwrap_or(&RoomConfiguration::default()),
+        "",
+    );
+    let result = client.create_room(&request).await;
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    app.metrics
+        .room_service
+        .get_or_create(&metrics::Outcome { outcome })
+        .inc();
+    result.map(|_| ()).map_err(ApiError::Upstream)
+}
+
+/// One audit line per issued token: who asked, for whom, where, what (as a digest), how long.
+/// Never the token or a secret.
+fn audit(caller: &Caller, profile: &str, d: &Decision, token: &AccessToken) {
+    let claims = token.claims();
+    let grants = json!([
+        claims.video,
+        claims.sip,
+        claims.agent,
+        claims.inference,
+        claims.observability,
+        claims.room_config
+    ]);
+    let digest = Sha256::digest(grants.to_string().as_bytes());
+    let digest: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    tracing::info!(
+        target: "roomkey::audit",
+        caller = %caller.name,
+        profile,
+        identity = %d.identity,
+        room = %d.room,
+        grants = %digest,
+        ttl_s = d.ttl.as_secs(),
+        "token issued"
+    );
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let Some(client) = &app.rooms else {
+        return (StatusCode::OK, "ready\n").into_response();
+    };
+    match client
+        .list_rooms(&["roomkey-readyz-probe".to_owned()])
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("LiveKit RoomService is not reachable: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics_endpoint(State(app): State<Arc<App>>) -> Response {
+    let mut response = app.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+async fn index(State(app): State<Arc<App>>) -> Response {
+    let mut response = Html(INDEX_HTML).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if app.config.dev {
+        headers.insert("x-roomkey-dev", HeaderValue::from_static("1"));
+    }
+    response
+}

@@ -1,0 +1,266 @@
+//! Caller authentication: static API keys (kept as SHA-256 hashes, compared in constant time)
+//! and the app's own session JWTs, verified against an OIDC issuer's JWKS.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+use tokio::sync::Mutex;
+
+use crate::config::{Config, OidcIssuer};
+use crate::policy::Caller;
+
+/// Why a caller was not authenticated (401). Messages say what to fix and reveal nothing about
+/// which keys exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer …` header.
+    #[error("missing credentials: send Authorization: Bearer <api key or session token>")]
+    Missing,
+    /// The header is not a bearer token.
+    #[error("the Authorization header must be \"Bearer <token>\"")]
+    NotBearer,
+    /// No static key matches.
+    #[error("the API key is not recognised")]
+    UnknownKey,
+    /// The session JWT is not acceptable; the reason is generic on purpose.
+    #[error("the session token is not valid: {0}")]
+    Session(String),
+}
+
+/// Minimum time between two JWKS downloads for one issuer (an unknown `kid` does not trigger
+/// more than this).
+const JWKS_REFRESH_FLOOR: Duration = Duration::from_secs(10);
+
+struct JwksCache {
+    keys: HashMap<String, (Algorithm, Arc<DecodingKey>)>,
+    fetched: Option<Instant>,
+}
+
+/// Authenticates callers against the configuration.
+pub struct Authenticator {
+    callers: Vec<crate::config::StaticCaller>,
+    oidc: Vec<(OidcIssuer, Mutex<JwksCache>)>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("static_callers", &self.callers.len())
+            .field("oidc_issuers", &self.oidc.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// Builds the authenticator for a configuration.
+    pub fn new(config: &Config) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Authenticator {
+            callers: config.callers.clone(),
+            oidc: config
+                .oidc
+                .iter()
+                .map(|o| {
+                    (
+                        o.clone(),
+                        Mutex::new(JwksCache {
+                            keys: HashMap::new(),
+                            fetched: None,
+                        }),
+                    )
+                })
+                .collect(),
+            http,
+        }
+    }
+
+    /// Authenticates the value of an `Authorization` header.
+    ///
+    /// # Errors
+    /// An [`AuthError`] (answered with 401).
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Caller, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::NotBearer)?;
+        if token.bytes().filter(|b| *b == b'.').count() == 2 && !self.oidc.is_empty() {
+            return self.session(token).await;
+        }
+        self.static_key(token)
+    }
+
+    fn static_key(&self, key: &str) -> Result<Caller, AuthError> {
+        let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        // Compare against every caller, without stopping at a match.
+        let mut found = None;
+        for (i, caller) in self.callers.iter().enumerate() {
+            if bool::from(caller.key_hash.ct_eq(&hash)) {
+                found = Some(i);
+            }
+        }
+        let caller = &self.callers[found.ok_or(AuthError::UnknownKey)?];
+        Ok(Caller {
+            name: caller.name.clone(),
+            subject: None,
+            display_name: None,
+            profile: caller.profile,
+            admin: caller.admin,
+        })
+    }
+
+    async fn session(&self, token: &str) -> Result<Caller, AuthError> {
+        let bad = |m: &str| AuthError::Session(m.to_owned());
+        let header = jsonwebtoken::decode_header(token).map_err(|_| bad("malformed"))?;
+        if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+            return Err(bad("only RS256 and ES256 are accepted"));
+        }
+        let iss = unverified_issuer(token).ok_or_else(|| bad("no issuer"))?;
+        let (issuer, cache) = self
+            .oidc
+            .iter()
+            .find(|(o, _)| o.issuer == iss)
+            .ok_or_else(|| bad("unknown issuer"))?;
+        let kid = header.kid.clone().unwrap_or_default();
+        let key = self.key_for(issuer, cache, &kid, header.alg).await?;
+
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&issuer.issuer]);
+        validation.set_audience(&[&issuer.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.leeway = issuer.leeway.as_secs();
+        validation.validate_nbf = true;
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &key,
+            &validation,
+        )
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            bad(match e.kind() {
+                K::ExpiredSignature => "expired",
+                K::ImmatureSignature => "not valid yet",
+                K::InvalidAudience => "wrong audience",
+                K::InvalidIssuer => "wrong issuer",
+                K::InvalidSignature => "bad signature",
+                K::MissingRequiredClaim(_) => "a required claim is missing",
+                _ => "rejected",
+            })
+        })?;
+        let claims = data.claims;
+        let subject = claims
+            .get(&issuer.identity_claim)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad("no identity claim"))?
+            .to_owned();
+        let display_name = issuer
+            .name_claim
+            .as_ref()
+            .and_then(|c| claims.get(c))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        Ok(Caller {
+            name: format!("oidc:{}", issuer.issuer),
+            subject: Some(subject),
+            display_name,
+            profile: issuer.profile,
+            admin: false,
+        })
+    }
+
+    /// The key for `kid`, from the cache, or from a fresh JWKS download when the `kid` is new
+    /// (at most once per [`JWKS_REFRESH_FLOOR`]).
+    async fn key_for(
+        &self,
+        issuer: &OidcIssuer,
+        cache: &Mutex<JwksCache>,
+        kid: &str,
+        alg: Algorithm,
+    ) -> Result<Arc<DecodingKey>, AuthError> {
+        let mut cache = cache.lock().await;
+        if !cache.keys.contains_key(kid)
+            && cache
+                .fetched
+                .is_none_or(|t| t.elapsed() >= JWKS_REFRESH_FLOOR)
+        {
+            cache.fetched = Some(Instant::now());
+            match self.fetch_jwks(&issuer.jwks_url).await {
+                Ok(keys) => cache.keys = keys,
+                Err(e) => {
+                    tracing::warn!(issuer = %issuer.issuer, error = %e, "JWKS download failed")
+                }
+            }
+        }
+        match cache.keys.get(kid) {
+            Some((key_alg, key)) if *key_alg == alg => Ok(key.clone()),
+            Some(_) => Err(AuthError::Session(
+                "the key does not match the algorithm".into(),
+            )),
+            None => Err(AuthError::Session("unknown signing key".into())),
+        }
+    }
+
+    async fn fetch_jwks(
+        &self,
+        url: &str,
+    ) -> anyhow::Result<HashMap<String, (Algorithm, Arc<DecodingKey>)>> {
+        let set: JwkSet = self
+            .http
+            .get(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+            let alg = match &jwk.algorithm {
+                AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+                    Algorithm::ES256
+                }
+                _ => continue,
+            };
+            if let Ok(key) = DecodingKey::from_jwk(jwk) {
+                keys.insert(
+                    jwk.common.key_id.clone().unwrap_or_default(),
+                    (alg, Arc::new(key)),
+                );
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// Reads `iss` without verifying, only to choose which issuer's keys to verify with.
+fn unverified_issuer(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    #[derive(serde::Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    serde_json::from_slice::<Iss>(&bytes).ok().map(|i| i.iss)
+}
+
+/// Hex SHA-256 of an API key, as `key_sha256` in the configuration wants it.
+pub fn hash_key(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

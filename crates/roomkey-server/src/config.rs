@@ -1,0 +1,816 @@
+//! The server's configuration file (TOML), its environment overrides, and its checks.
+//!
+//! Every problem found at start-up names the line of the file it comes from.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use roomkey_token::{ApiSecret, KeyPair, TrackSource};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::policy::{Glob, IdentityStrategy, Profile, RequestField};
+
+/// The configuration file, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on, e.g. "0.0.0.0:8080".
+    pub listen: Option<Spanned<String>>,
+    /// LiveKit URL handed to clients as `server_url` (ws:// or wss://).
+    pub livekit_url: Option<Spanned<String>>,
+    /// URL of the LiveKit server's RoomService, when rooms are created first (default: livekit_url).
+    pub room_service_url: Option<Spanned<String>>,
+    /// LiveKit API key.
+    pub api_key: Option<Spanned<String>>,
+    /// File holding the LiveKit API secret.
+    pub api_secret_file: Option<Spanned<String>>,
+    /// Per-request timeout, e.g. "10s".
+    pub request_timeout: Option<Spanned<String>>,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Origins allowed to call from a browser (CORS); empty means none.
+    #[serde(default)]
+    pub cors_origins: Vec<Spanned<String>>,
+    /// Log format: "text" or "json".
+    pub log_format: Option<Spanned<String>>,
+    /// Rate limits.
+    #[serde(default)]
+    pub rate_limit: RateLimitFile,
+    /// Static API-key callers.
+    #[serde(default, rename = "caller")]
+    pub callers: Vec<Spanned<CallerFile>>,
+    /// OIDC issuers whose session JWTs are accepted.
+    #[serde(default)]
+    pub oidc: Vec<Spanned<OidcFile>>,
+    /// Named policies.
+    #[serde(default, rename = "profile")]
+    pub profiles: BTreeMap<String, Spanned<ProfileFile>>,
+}
+
+/// `[rate_limit]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitFile {
+    /// Requests per minute per authenticated caller (0 = unlimited).
+    pub per_caller_per_minute: Option<u32>,
+    /// Requests per minute per client IP (0 = unlimited).
+    pub per_ip_per_minute: Option<u32>,
+    /// Requests allowed in a burst.
+    pub burst: Option<u32>,
+}
+
+/// `[[caller]]`: a static API key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerFile {
+    /// Name used in logs and metrics.
+    pub name: String,
+    /// Hex SHA-256 of the key the caller presents as `Authorization: Bearer <key>`.
+    pub key_sha256: Spanned<String>,
+    /// The profile that applies.
+    pub profile: Spanned<String>,
+    /// May use the seed action endpoint and the web page.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// `[[oidc]]`: an identity provider whose session JWTs authenticate callers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcFile {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Where its JWKS is served.
+    pub jwks_url: Spanned<String>,
+    /// Expected `aud`.
+    pub audience: String,
+    /// Claim holding the participant identity (default `sub`).
+    pub identity_claim: Option<String>,
+    /// Claim holding the display name, if any.
+    pub name_claim: Option<String>,
+    /// The profile that applies.
+    pub profile: Spanned<String>,
+    /// Clock leeway, e.g. "60s".
+    pub leeway: Option<Spanned<String>>,
+}
+
+/// `[profile.NAME]`: what a caller may get.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    /// Allowed room names and glob patterns (`*`, `?`).
+    #[serde(default)]
+    pub rooms: Vec<Spanned<String>>,
+    /// Prefix of generated room names.
+    pub room_prefix: Option<String>,
+    /// "subject", "request" or "generated".
+    pub identity: Option<Spanned<String>>,
+    /// Request fields the caller may set.
+    #[serde(default)]
+    pub fields: Vec<Spanned<String>>,
+    /// Agents the caller may dispatch (names or globs).
+    #[serde(default)]
+    pub agents: Vec<Spanned<String>>,
+    /// Default TTL.
+    pub ttl: Option<Spanned<String>>,
+    /// Longest TTL a request may ask for.
+    pub max_ttl: Option<Spanned<String>>,
+    /// Create the room through RoomService before minting.
+    #[serde(default)]
+    pub create_room: bool,
+    /// LiveKit URL returned for this profile (default: the top-level livekit_url).
+    pub livekit_url: Option<String>,
+    /// The grants issued.
+    #[serde(default)]
+    pub grants: GrantsFile,
+}
+
+/// `[profile.NAME.grants]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct GrantsFile {
+    /// video.roomJoin (default true).
+    pub room_join: Option<bool>,
+    /// video.canPublish.
+    pub can_publish: Option<bool>,
+    /// video.canSubscribe.
+    pub can_subscribe: Option<bool>,
+    /// video.canPublishData.
+    pub can_publish_data: Option<bool>,
+    /// video.canPublishSources.
+    #[serde(default)]
+    pub can_publish_sources: Vec<String>,
+    /// video.canUpdateOwnMetadata.
+    pub can_update_own_metadata: Option<bool>,
+    /// video.canSubscribeMetrics.
+    pub can_subscribe_metrics: Option<bool>,
+    /// video.canManageAgentSession.
+    pub can_manage_agent_session: Option<bool>,
+    /// video.hidden.
+    #[serde(default)]
+    pub hidden: bool,
+    /// video.recorder.
+    #[serde(default)]
+    pub recorder: bool,
+    /// video.agent.
+    #[serde(default)]
+    pub agent: bool,
+    /// video.roomCreate.
+    #[serde(default)]
+    pub room_create: bool,
+    /// video.roomList.
+    #[serde(default)]
+    pub room_list: bool,
+    /// video.roomRecord.
+    #[serde(default)]
+    pub room_record: bool,
+    /// video.roomAdmin.
+    #[serde(default)]
+    pub room_admin: bool,
+    /// video.ingressAdmin.
+    #[serde(default)]
+    pub ingress_admin: bool,
+    /// video.destinationRoom.
+    pub destination_room: Option<String>,
+    /// sip.admin.
+    #[serde(default)]
+    pub sip_admin: bool,
+    /// sip.call.
+    #[serde(default)]
+    pub sip_call: bool,
+    /// agent.admin.
+    #[serde(default)]
+    pub agent_admin: bool,
+    /// agent.dispatchAdmin.
+    #[serde(default)]
+    pub agent_dispatch_admin: bool,
+    /// inference.perform.
+    #[serde(default)]
+    pub inference: bool,
+    /// observability.write.
+    #[serde(default)]
+    pub observability: bool,
+}
+
+/// A configuration problem, pointing at the line it comes from.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when the problem is not tied to a line).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// How a caller authenticated.
+#[derive(Debug, Clone)]
+pub struct StaticCaller {
+    /// Name for logs and metrics.
+    pub name: String,
+    /// SHA-256 of the key.
+    pub key_hash: [u8; 32],
+    /// Index into [`Config::profiles`].
+    pub profile: usize,
+    /// May use the seed action endpoint and the web page.
+    pub admin: bool,
+}
+
+/// A checked OIDC issuer.
+#[derive(Debug, Clone)]
+pub struct OidcIssuer {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// JWKS location.
+    pub jwks_url: String,
+    /// Expected `aud`.
+    pub audience: String,
+    /// Claim with the identity.
+    pub identity_claim: String,
+    /// Claim with the display name.
+    pub name_claim: Option<String>,
+    /// Index into [`Config::profiles`].
+    pub profile: usize,
+    /// Clock leeway.
+    pub leeway: Duration,
+}
+
+/// The checked, ready-to-run configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Development mode: no caller authentication, loopback only.
+    pub dev: bool,
+    /// LiveKit API key pair used to sign tokens.
+    pub key: KeyPair,
+    /// Default `server_url`.
+    pub livekit_url: String,
+    /// RoomService URL (for profiles that create rooms).
+    pub room_service_url: Option<String>,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+    /// Body limit, bytes.
+    pub max_body_bytes: usize,
+    /// CORS allow-list.
+    pub cors_origins: Vec<String>,
+    /// JSON logs.
+    pub json_logs: bool,
+    /// Requests per minute per caller (0 = off).
+    pub per_caller_per_minute: u32,
+    /// Requests per minute per IP (0 = off).
+    pub per_ip_per_minute: u32,
+    /// Burst size.
+    pub burst: u32,
+    /// Static-key callers.
+    pub callers: Vec<StaticCaller>,
+    /// OIDC issuers.
+    pub oidc: Vec<OidcIssuer>,
+    /// Profiles, by index.
+    pub profiles: Vec<Profile>,
+}
+
+/// Environment variables that override the file (each named in `roomkey serve --help`).
+#[derive(Debug, Default, Clone)]
+pub struct EnvOverrides {
+    /// `ROOMKEY_LISTEN`.
+    pub listen: Option<String>,
+    /// `LIVEKIT_URL`.
+    pub livekit_url: Option<String>,
+    /// `LIVEKIT_API_KEY`.
+    pub api_key: Option<String>,
+    /// `LIVEKIT_API_SECRET`.
+    pub api_secret: Option<String>,
+    /// `ROOMKEY_LOG_FORMAT`.
+    pub log_format: Option<String>,
+}
+
+impl EnvOverrides {
+    /// Reads the overrides from the process environment (empty values count as unset).
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        EnvOverrides {
+            listen: var("ROOMKEY_LISTEN"),
+            livekit_url: var("LIVEKIT_URL"),
+            api_key: var("LIVEKIT_API_KEY"),
+            api_secret: var("LIVEKIT_API_SECRET"),
+            log_format: var("ROOMKEY_LOG_FORMAT"),
+        }
+    }
+}
+
+/// Defaults.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The development server's URL.
+pub const DEV_LIVEKIT_URL: &str = "ws://localhost:7880";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            file: self.file.to_owned(),
+            line: line_of(self.text, span.start),
+            message: message.into(),
+        })
+    }
+    fn err_at<T, V>(
+        &self,
+        spanned: &Spanned<V>,
+        message: impl Into<String>,
+    ) -> Result<T, ConfigError> {
+        self.err(spanned.span(), message)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+impl Config {
+    /// Loads and checks a configuration file, applying environment overrides.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the file and line of the first problem.
+    pub fn load(path: &Path, env: &EnvOverrides) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: 0,
+            message: format!("cannot read the configuration file: {e}"),
+        })?;
+        Config::parse(&file, &text, env, path.parent())
+    }
+
+    /// The development configuration: loopback, the `devkey`/`secret` pair, no caller
+    /// authentication, one permissive profile.
+    pub fn dev(env: &EnvOverrides) -> Result<Config, ConfigError> {
+        let text = "[profile.dev]\nidentity = \"request\"\nfields = [\"participant_identity\", \"participant_name\", \"participant_metadata\", \"participant_attributes\", \"room_config.agents\", \"room_config.settings\"]\nagents = [\"*\"]\nrooms = [\"*\"]\nttl = \"15m\"\nmax_ttl = \"24h\"\n";
+        let mut env = env.clone();
+        if env.api_key.is_none() && env.api_secret.is_none() {
+            env.api_key = Some("devkey".into());
+            env.api_secret = Some("secret".into());
+        }
+        let mut config = Config::parse("<dev defaults>", text, &env, None)?;
+        config.dev = true;
+        for profile in &mut config.profiles {
+            profile.unrestricted_switches = true;
+        }
+        if env.listen.is_none() {
+            config.listen = parse_listen(DEFAULT_LISTEN).map_err(|message| ConfigError {
+                file: "<dev defaults>".into(),
+                line: 0,
+                message,
+            })?;
+        }
+        if !config.listen.ip().is_loopback() {
+            return Err(ConfigError {
+                file: "<dev defaults>".into(),
+                line: 0,
+                message: format!(
+                    "--dev binds loopback only, and {} is not a loopback address; use 127.0.0.1:PORT",
+                    config.listen
+                ),
+            });
+        }
+        Ok(config)
+    }
+
+    /// Parses and checks configuration text.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the line of the first problem.
+    pub fn parse(
+        file: &str,
+        text: &str,
+        env: &EnvOverrides,
+        base: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
+        let ctx = Ctx { file, text };
+        let raw: FileConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            message: e.message().trim().to_owned(),
+        })?;
+
+        let listen = match (&env.listen, &raw.listen) {
+            (Some(v), _) => parse_listen(v).map_err(|m| ConfigError {
+                file: "ROOMKEY_LISTEN".into(),
+                line: 0,
+                message: m,
+            })?,
+            (None, Some(v)) => match parse_listen(v.get_ref()) {
+                Ok(a) => a,
+                Err(m) => return ctx.err_at(v, m),
+            },
+            (None, None) => parse_listen(DEFAULT_LISTEN).map_err(|m| ConfigError {
+                file: file.into(),
+                line: 0,
+                message: m,
+            })?,
+        };
+
+        let livekit_url = match (&env.livekit_url, &raw.livekit_url) {
+            (Some(v), _) => v.clone(),
+            (None, Some(v)) => {
+                check_ws_url(v.get_ref()).or_else(|m| ctx.err_at(v, m))?;
+                v.get_ref().clone()
+            }
+            (None, None) => DEV_LIVEKIT_URL.to_owned(),
+        };
+
+        let key_name = env
+            .api_key
+            .clone()
+            .or_else(|| raw.api_key.as_ref().map(|k| k.get_ref().clone()));
+        let secret = match (&env.api_secret, &raw.api_secret_file) {
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(path)) => {
+                let p = resolve(base, path.get_ref());
+                match std::fs::read_to_string(&p) {
+                    Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_owned()),
+                    Err(e) => {
+                        return ctx.err_at(
+                            path,
+                            format!("cannot read api_secret_file {}: {e}", p.display()),
+                        );
+                    }
+                }
+            }
+            (None, None) => None,
+        };
+        let key = match (key_name, secret) {
+            (Some(k), Some(s)) => KeyPair::new(k, &ApiSecret::new(s)).map_err(|e| ConfigError {
+                file: file.into(),
+                line: raw
+                    .api_key
+                    .as_ref()
+                    .map_or(0, |k| line_of(text, k.span().start)),
+                message: e.to_string(),
+            })?,
+            _ => {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: 0,
+                    message: "no LiveKit credentials: set api_key and api_secret_file, or LIVEKIT_API_KEY and LIVEKIT_API_SECRET".into(),
+                });
+            }
+        };
+
+        let request_timeout = match &raw.request_timeout {
+            Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+            None => DEFAULT_TIMEOUT,
+        };
+        let json_logs = match env
+            .log_format
+            .as_deref()
+            .or(raw.log_format.as_ref().map(|v| v.get_ref().as_str()))
+        {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                let span = raw.log_format.as_ref().map_or(0..0, Spanned::span);
+                return ctx.err(
+                    span,
+                    format!("log_format {other:?} is not \"text\" or \"json\""),
+                );
+            }
+        };
+        let mut cors_origins = Vec::new();
+        for origin in &raw.cors_origins {
+            let o = origin.get_ref();
+            if o == "*"
+                || !(o.starts_with("http://") || o.starts_with("https://"))
+                || o.ends_with('/')
+            {
+                return ctx.err_at(origin, format!("cors origin {o:?} must be an exact origin such as \"https://app.example.com\" (no wildcard, no path)"));
+            }
+            cors_origins.push(o.clone());
+        }
+
+        // Profiles first: callers refer to them by name.
+        let mut names = Vec::new();
+        let mut profiles = Vec::new();
+        for (name, spanned) in &raw.profiles {
+            profiles.push(check_profile(&ctx, name, spanned.get_ref(), &livekit_url)?);
+            names.push(name.clone());
+        }
+        let profile_index = |p: &Spanned<String>| -> Result<usize, ConfigError> {
+            names.iter().position(|n| n == p.get_ref()).map_or_else(
+                || {
+                    ctx.err_at(
+                        p,
+                        format!(
+                            "no profile named {:?}; define [profile.{}]",
+                            p.get_ref(),
+                            p.get_ref()
+                        ),
+                    )
+                },
+                Ok,
+            )
+        };
+
+        let mut callers = Vec::new();
+        for caller in &raw.callers {
+            let c = caller.get_ref();
+            let hash =
+                parse_sha256(c.key_sha256.get_ref()).or_else(|m| ctx.err_at(&c.key_sha256, m))?;
+            if callers
+                .iter()
+                .any(|o: &StaticCaller| o.key_hash == hash || o.name == c.name)
+            {
+                return ctx.err_at(
+                    caller,
+                    format!("caller {:?} repeats another caller's name or key", c.name),
+                );
+            }
+            callers.push(StaticCaller {
+                name: c.name.clone(),
+                key_hash: hash,
+                profile: profile_index(&c.profile)?,
+                admin: c.admin,
+            });
+        }
+        let mut oidc = Vec::new();
+        for issuer in &raw.oidc {
+            let o = issuer.get_ref();
+            let jwks = o.jwks_url.get_ref();
+            if !(jwks.starts_with("https://")
+                || jwks.starts_with("http://127.")
+                || jwks.starts_with("http://localhost")
+                || jwks.starts_with("http://[::1]"))
+            {
+                return ctx.err_at(
+                    &o.jwks_url,
+                    "jwks_url must be https:// (plain http only on loopback)",
+                );
+            }
+            let leeway = match &o.leeway {
+                Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+                None => Duration::from_secs(60),
+            };
+            oidc.push(OidcIssuer {
+                issuer: o.issuer.clone(),
+                jwks_url: jwks.clone(),
+                audience: o.audience.clone(),
+                identity_claim: o.identity_claim.clone().unwrap_or_else(|| "sub".into()),
+                name_claim: o.name_claim.clone(),
+                profile: profile_index(&o.profile)?,
+                leeway,
+            });
+        }
+
+        let room_service_url = match &raw.room_service_url {
+            Some(v) => Some(v.get_ref().clone()),
+            None if profiles.iter().any(|p| p.create_room) => Some(livekit_url.clone()),
+            None => None,
+        };
+        if let Some(url) = &room_service_url {
+            if let Err(e) = roomkey_rooms::normalize_url(url) {
+                let span = raw.room_service_url.as_ref().map_or(0..0, Spanned::span);
+                return ctx.err(span, e.to_string());
+            }
+        }
+
+        Ok(Config {
+            listen,
+            dev: false,
+            key,
+            livekit_url,
+            room_service_url,
+            request_timeout,
+            max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
+            cors_origins,
+            json_logs,
+            per_caller_per_minute: raw.rate_limit.per_caller_per_minute.unwrap_or(600),
+            per_ip_per_minute: raw.rate_limit.per_ip_per_minute.unwrap_or(1200),
+            burst: raw.rate_limit.burst.unwrap_or(50).max(1),
+            callers,
+            oidc,
+            profiles,
+        })
+    }
+
+    /// Index of a profile by name.
+    pub fn profile_named(&self, name: &str) -> Option<usize> {
+        self.profiles.iter().position(|p| p.name == name)
+    }
+}
+
+fn resolve(base: Option<&Path>, path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    match base {
+        Some(b) if p.is_relative() => b.join(p),
+        _ => p,
+    }
+}
+
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    s.parse().map_err(|_| {
+        format!("listen address {s:?} is not ADDR:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)")
+    })
+}
+
+fn check_ws_url(s: &str) -> Result<(), String> {
+    let lower = s.to_ascii_lowercase();
+    if ["ws://", "wss://", "http://", "https://"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "livekit_url {s:?} must start with wss:// (or ws:// for a local server)"
+        ))
+    }
+}
+
+fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
+    let s = s.trim();
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("key_sha256 must be 64 hex digits: the SHA-256 of the key (`roomkey key-hash` prints it)".into());
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// Parses "90", "90s", "15m", "1h30m", "2d".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let factor = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => {
+                return Err(format!(
+                    "{s:?} is not a duration (use e.g. 90s, 15m, 1h30m)"
+                ));
+            }
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("{s:?} is not a duration (use e.g. 90s, 15m, 1h30m)"))?;
+        total = total.saturating_add(n.saturating_mul(factor));
+        num.clear();
+    }
+    if !num.is_empty() || s.is_empty() {
+        return Err(format!(
+            "{s:?} is not a duration (use e.g. 90s, 15m, 1h30m)"
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn check_profile(
+    ctx: &Ctx<'_>,
+    name: &str,
+    p: &ProfileFile,
+    default_url: &str,
+) -> Result<Profile, ConfigError> {
+    let mut rooms = Vec::new();
+    for r in &p.rooms {
+        match Glob::new(r.get_ref()) {
+            Ok(g) => rooms.push(g),
+            Err(m) => return ctx.err_at(r, m),
+        }
+    }
+    let mut agents = Vec::new();
+    for a in &p.agents {
+        match Glob::new(a.get_ref()) {
+            Ok(g) => agents.push(g),
+            Err(m) => return ctx.err_at(a, m),
+        }
+    }
+    let identity = match p.identity.as_ref().map(|v| (v, v.get_ref().as_str())) {
+        None => IdentityStrategy::Subject,
+        Some((_, "subject")) => IdentityStrategy::Subject,
+        Some((_, "request")) => IdentityStrategy::Request,
+        Some((_, "generated")) => IdentityStrategy::Generated,
+        Some((v, other)) => {
+            return ctx.err_at(
+                v,
+                format!("identity {other:?} is not \"subject\", \"request\" or \"generated\""),
+            );
+        }
+    };
+    let mut fields = Vec::new();
+    for f in &p.fields {
+        match RequestField::parse(f.get_ref()) {
+            Some(field) => fields.push(field),
+            None => {
+                return ctx.err_at(
+                    f,
+                    format!(
+                        "unknown field {:?}; use {}",
+                        f.get_ref(),
+                        RequestField::NAMES.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    if identity != IdentityStrategy::Request && fields.contains(&RequestField::ParticipantIdentity)
+    {
+        let span = p
+            .fields
+            .iter()
+            .find(|f| f.get_ref() == "participant_identity")
+            .map_or(0..0, Spanned::span);
+        return ctx.err(
+            span,
+            "participant_identity can only be set by callers when identity = \"request\"",
+        );
+    }
+    if fields.contains(&RequestField::AgentDispatch) && agents.is_empty() {
+        let span = p
+            .fields
+            .iter()
+            .find(|f| f.get_ref() == "room_config.agents")
+            .map_or(0..0, Spanned::span);
+        return ctx.err(span, "room_config.agents is allowed but no agents are listed; add agents = [\"name\"] (or [\"*\"])");
+    }
+    let ttl = match &p.ttl {
+        Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+        None => Duration::from_secs(15 * 60),
+    };
+    let max_ttl = match &p.max_ttl {
+        Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+        None => ttl,
+    };
+    if ttl.is_zero() || ttl > max_ttl {
+        let span = p.ttl.as_ref().map_or(0..0, Spanned::span);
+        return ctx.err(
+            span,
+            format!(
+                "ttl must be positive and at most max_ttl ({}s)",
+                max_ttl.as_secs()
+            ),
+        );
+    }
+    let mut sources = Vec::new();
+    for s in &p.grants.can_publish_sources {
+        match s.parse::<TrackSource>() {
+            Ok(src) => sources.push(src),
+            Err(e) => return ctx.err_at_profile(name, e.to_string()),
+        }
+    }
+    Ok(Profile {
+        name: name.to_owned(),
+        rooms,
+        room_prefix: p.room_prefix.clone().unwrap_or_else(|| "room-".into()),
+        identity,
+        fields,
+        agents,
+        ttl,
+        max_ttl,
+        create_room: p.create_room,
+        livekit_url: p
+            .livekit_url
+            .clone()
+            .unwrap_or_else(|| default_url.to_owned()),
+        grants: p.grants.clone(),
+        sources,
+        unrestricted_switches: false,
+    })
+}
+
+impl Ctx<'_> {
+    fn err_at_profile<T>(&self, name: &str, message: String) -> Result<T, ConfigError> {
+        let needle = format!("[profile.{name}.grants]");
+        let offset = self.text.find(&needle).unwrap_or(0);
+        self.err(offset..offset, message)
+    }
+}

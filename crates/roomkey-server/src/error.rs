@@ -1,0 +1,133 @@
+//! [`ApiError`]: every error answer, with one JSON envelope:
+//! `{"error":{"code":"…","message":"…","field":"…"}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::auth::AuthError;
+
+/// An error answer.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 401: no or bad credentials.
+    Unauthenticated(AuthError),
+    /// 403: authenticated, but the request is outside the caller's policy.
+    Forbidden {
+        /// The request field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// 403: the endpoint needs an admin caller.
+    AdminOnly,
+    /// 400: the request body is not acceptable.
+    BadRequest {
+        /// The field, when one is to blame.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// 413: the body is over the limit.
+    TooLarge {
+        /// The limit, bytes.
+        limit: usize,
+    },
+    /// 415: not JSON.
+    UnsupportedMediaType,
+    /// 429: over a rate limit.
+    RateLimited {
+        /// Seconds until a request will be accepted.
+        retry_after: u64,
+        /// "caller" or "ip".
+        scope: &'static str,
+    },
+    /// 502/503/504: LiveKit's RoomService failed.
+    Upstream(roomkey_rooms::RoomError),
+    /// 500: a bug or a misconfiguration; details are logged, not returned.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The `code` of the JSON body, also used as the `reason` label of the denial metric.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "unauthenticated",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::AdminOnly => "admin_only",
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::TooLarge { .. } => "too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Upstream(_) => "livekit_unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } | ApiError::AdminOnly => StatusCode::FORBIDDEN,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Upstream(roomkey_rooms::RoomError::Timeout { .. }) => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let code = self.code();
+        let (message, field) = match &self {
+            ApiError::Unauthenticated(e) => (e.to_string(), None),
+            ApiError::Forbidden { field, reason } => {
+                (format!("{field}: {reason}"), Some(field.clone()))
+            }
+            ApiError::AdminOnly => ("this endpoint needs an admin caller".to_owned(), None),
+            ApiError::BadRequest { field, message } => (message.clone(), field.clone()),
+            ApiError::TooLarge { limit } => {
+                (format!("the request body is over {limit} bytes"), None)
+            }
+            ApiError::UnsupportedMediaType => (
+                "send the request as Content-Type: application/json".to_owned(),
+                None,
+            ),
+            ApiError::RateLimited { retry_after, scope } => (
+                format!("too many requests from this {scope}; retry in {retry_after} s"),
+                None,
+            ),
+            ApiError::Upstream(e) => {
+                tracing::warn!(error = %e, "RoomService call failed");
+                (
+                    "the LiveKit server could not create the room; try again later".to_owned(),
+                    None,
+                )
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(detail, "internal error");
+                ("internal error".to_owned(), None)
+            }
+        };
+        let mut body = json!({"code": code, "message": message});
+        if let Some(field) = field {
+            body["field"] = json!(field);
+        }
+        let mut response = (status, axum::Json(json!({"error": body}))).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let ApiError::RateLimited { retry_after, .. } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

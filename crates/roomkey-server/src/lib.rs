@@ -1,0 +1,77 @@
+//! `roomkey serve`: a production LiveKit token endpoint.
+//!
+//! It serves LiveKit's standard token endpoint (`POST /api/token`) and the "Generate Access
+//! Token" action over HTTP (`POST /api/v1/generate-access-token`), with caller authentication
+//! (static API keys, or session JWTs checked against an OIDC issuer's JWKS), a per-profile policy
+//! that decides identities, rooms, grants and TTLs, rate limits, CORS, Prometheus metrics and a
+//! web page.
+#![deny(missing_docs)]
+
+mod app;
+pub mod auth;
+pub mod config;
+mod error;
+mod metrics;
+pub mod policy;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use app::{App, SUMMARY, router};
+pub use config::{Config, ConfigError, EnvOverrides};
+pub use error::ApiError;
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+///
+/// # Errors
+/// An I/O error from the listener.
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Sets up logging: `RUST_LOG` (default `info`), as text or JSON lines, on stderr.
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

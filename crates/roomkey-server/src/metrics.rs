@@ -1,0 +1,85 @@
+//! Prometheus metrics: tokens issued and denied, request latency, RoomService calls.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Issued {
+    pub(crate) endpoint: &'static str,
+    pub(crate) profile: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Denied {
+    pub(crate) endpoint: &'static str,
+    pub(crate) reason: &'static str,
+    pub(crate) profile: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Endpoint {
+    pub(crate) endpoint: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Outcome {
+    pub(crate) outcome: &'static str,
+}
+
+/// The server's metrics.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    registry: Registry,
+    pub(crate) issued: Family<Issued, Counter>,
+    pub(crate) denied: Family<Denied, Counter>,
+    pub(crate) latency: Family<Endpoint, Histogram>,
+    pub(crate) room_service: Family<Outcome, Counter>,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("roomkey");
+        let issued = Family::<Issued, Counter>::default();
+        let denied = Family::<Denied, Counter>::default();
+        let latency = Family::<Endpoint, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
+        });
+        let room_service = Family::<Outcome, Counter>::default();
+        registry.register("tokens_issued", "Tokens issued", issued.clone());
+        registry.register(
+            "tokens_denied",
+            "Token requests refused, by reason",
+            denied.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer token requests",
+            latency.clone(),
+        );
+        registry.register(
+            "room_service_calls",
+            "RoomService calls, by outcome",
+            room_service.clone(),
+        );
+        Metrics {
+            registry,
+            issued,
+            denied,
+            latency,
+            room_service,
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String does not fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,566 @@
+//! Policy: what a caller may get. A profile fixes the grants, the rooms, where the identity comes
+//! from, which request fields a caller may set and the TTL; [`decide`] turns a request into the
+//! token to mint, or names the field that is outside the policy.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rand::Rng as _;
+use roomkey_token::{
+    AgentGrant, InferenceGrant, ObservabilityGrant, RoomConfiguration, SipGrant, TrackSource,
+    VideoGrant,
+};
+
+use crate::config::GrantsFile;
+
+/// A glob over names: `*` matches any run of characters, `?` one character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob(String);
+
+impl Glob {
+    /// Checks a pattern.
+    ///
+    /// # Errors
+    /// A message for an empty or over-long pattern.
+    pub fn new(pattern: &str) -> Result<Glob, String> {
+        if pattern.is_empty() {
+            return Err("an empty pattern matches nothing; remove it or write \"*\"".into());
+        }
+        if pattern.len() > 256 {
+            return Err("patterns are limited to 256 bytes (room names are too)".into());
+        }
+        Ok(Glob(pattern.to_owned()))
+    }
+
+    /// Whether `name` matches.
+    pub fn matches(&self, name: &str) -> bool {
+        let (p, n): (Vec<char>, Vec<char>) = (self.0.chars().collect(), name.chars().collect());
+        // Iterative wildcard match with backtracking to the last `*`: linear in practice.
+        let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+        while ni < n.len() {
+            if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+                pi += 1;
+                ni += 1;
+            } else if pi < p.len() && p[pi] == '*' {
+                star = Some(pi);
+                mark = ni;
+                pi += 1;
+            } else if let Some(s) = star {
+                pi = s + 1;
+                mark += 1;
+                ni = mark;
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|c| *c == '*')
+    }
+}
+
+/// Where the participant identity comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityStrategy {
+    /// The authenticated subject (OIDC `sub` or the configured claim).
+    Subject,
+    /// The request's `participant_identity` (generated when absent).
+    Request,
+    /// Always a fresh generated identity.
+    Generated,
+}
+
+/// A request field a profile may let callers set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestField {
+    /// `participant_identity`.
+    ParticipantIdentity,
+    /// `participant_name`.
+    ParticipantName,
+    /// `participant_metadata`.
+    ParticipantMetadata,
+    /// `participant_attributes`.
+    ParticipantAttributes,
+    /// `room_config.agents` (agent dispatch).
+    AgentDispatch,
+    /// The other `room_config` settings (timeouts, max participants, metadata, playout, tags).
+    RoomSettings,
+    /// `ttl` (seed action endpoint).
+    Ttl,
+}
+
+impl RequestField {
+    /// The names used in the configuration file.
+    pub const NAMES: &'static [&'static str] = &[
+        "participant_identity",
+        "participant_name",
+        "participant_metadata",
+        "participant_attributes",
+        "room_config.agents",
+        "room_config.settings",
+        "ttl",
+    ];
+
+    /// Reads a name from the configuration file.
+    pub fn parse(s: &str) -> Option<RequestField> {
+        Some(match s {
+            "participant_identity" => RequestField::ParticipantIdentity,
+            "participant_name" => RequestField::ParticipantName,
+            "participant_metadata" => RequestField::ParticipantMetadata,
+            "participant_attributes" => RequestField::ParticipantAttributes,
+            "room_config.agents" => RequestField::AgentDispatch,
+            "room_config.settings" => RequestField::RoomSettings,
+            "ttl" => RequestField::Ttl,
+            _ => return None,
+        })
+    }
+}
+
+/// A checked profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Its name in the configuration.
+    pub name: String,
+    /// Allowed rooms.
+    pub rooms: Vec<Glob>,
+    /// Prefix of generated room names.
+    pub room_prefix: String,
+    /// Identity strategy.
+    pub identity: IdentityStrategy,
+    /// Request fields a caller may set.
+    pub fields: Vec<RequestField>,
+    /// Agents a caller may dispatch.
+    pub agents: Vec<Glob>,
+    /// Default TTL.
+    pub ttl: Duration,
+    /// Longest TTL.
+    pub max_ttl: Duration,
+    /// Create rooms first.
+    pub create_room: bool,
+    /// `server_url` returned.
+    pub livekit_url: String,
+    /// Grants issued.
+    pub grants: GrantsFile,
+    /// Parsed `can_publish_sources`.
+    pub sources: Vec<TrackSource>,
+    /// The seed action's switches may grant more than `grants` (development mode only).
+    pub unrestricted_switches: bool,
+}
+
+impl Profile {
+    fn allows(&self, field: RequestField) -> bool {
+        self.fields.contains(&field)
+    }
+
+    /// The video grant this profile issues for `room`.
+    pub fn video_grant(&self, room: &str) -> VideoGrant {
+        let g = &self.grants;
+        let mut v = VideoGrant::default();
+        v.room_join = g.room_join.unwrap_or(true);
+        v.room = room.to_owned();
+        v.can_publish = g.can_publish;
+        v.can_subscribe = g.can_subscribe;
+        v.can_publish_data = g.can_publish_data;
+        v.can_publish_sources.clone_from(&self.sources);
+        v.can_update_own_metadata = g.can_update_own_metadata;
+        v.can_subscribe_metrics = g.can_subscribe_metrics;
+        v.can_manage_agent_session = g.can_manage_agent_session;
+        v.hidden = g.hidden;
+        v.recorder = g.recorder;
+        v.agent = g.agent;
+        v.room_create = g.room_create;
+        v.room_list = g.room_list;
+        v.room_record = g.room_record;
+        v.room_admin = g.room_admin;
+        v.ingress_admin = g.ingress_admin;
+        v.destination_room = g.destination_room.clone().unwrap_or_default();
+        v
+    }
+}
+
+/// What the caller asked for, from either endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    /// Requested room.
+    pub room_name: Option<String>,
+    /// Display name.
+    pub participant_name: Option<String>,
+    /// Identity.
+    pub participant_identity: Option<String>,
+    /// Metadata.
+    pub participant_metadata: Option<String>,
+    /// Attributes.
+    pub participant_attributes: Option<BTreeMap<String, String>>,
+    /// Room configuration.
+    pub room_config: Option<RoomConfiguration>,
+    /// TTL (seed action endpoint).
+    pub ttl: Option<Duration>,
+    /// Permission switches (seed action endpoint): each may only narrow the profile's grant.
+    pub grants: GrantRequest,
+    /// `createRoomIfNotExists` (seed action endpoint).
+    pub create_room: Option<bool>,
+}
+
+/// Permission switches of the seed action.
+#[derive(Debug, Clone, Default)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct GrantRequest {
+    /// (JSON name, requested value) for every switch present.
+    pub switches: Vec<(&'static str, bool)>,
+    /// `destinationRoom`.
+    pub destination_room: Option<String>,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Name for logs, metrics and rate limits.
+    pub name: String,
+    /// Authenticated subject (OIDC).
+    pub subject: Option<String>,
+    /// Display name from the identity provider.
+    pub display_name: Option<String>,
+    /// Profile index.
+    pub profile: usize,
+    /// May use the seed action endpoint and the web page.
+    pub admin: bool,
+}
+
+/// A request outside the policy: 403 naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// The request field.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn denied(field: impl Into<String>, reason: impl Into<String>) -> Denied {
+    Denied {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The token to mint.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Participant identity.
+    pub identity: String,
+    /// Display name.
+    pub name: String,
+    /// Room.
+    pub room: String,
+    /// Metadata.
+    pub metadata: String,
+    /// Attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// Room configuration for the token (and the create call).
+    pub room_config: Option<RoomConfiguration>,
+    /// TTL.
+    pub ttl: Duration,
+    /// Video grant.
+    pub video: VideoGrant,
+    /// Create the room first.
+    pub create_room: bool,
+}
+
+/// Applies a profile to a request.
+///
+/// # Errors
+/// [`Denied`] naming the first field outside the policy.
+pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<Decision, Denied> {
+    let requested_identity = req.participant_identity.filter(|s| !s.is_empty());
+    let identity = match profile.identity {
+        IdentityStrategy::Subject => {
+            let Some(subject) = caller.subject.clone() else {
+                return Err(denied(
+                    "participant_identity",
+                    "this caller has no authenticated subject to take the identity from",
+                ));
+            };
+            if requested_identity.as_ref().is_some_and(|r| *r != subject) {
+                return Err(denied(
+                    "participant_identity",
+                    "the identity is taken from your session and cannot be chosen",
+                ));
+            }
+            subject
+        }
+        IdentityStrategy::Request => requested_identity.unwrap_or_else(|| generated("p-")),
+        IdentityStrategy::Generated => {
+            if requested_identity.is_some() {
+                return Err(denied(
+                    "participant_identity",
+                    "identities are generated and cannot be chosen",
+                ));
+            }
+            generated("p-")
+        }
+    };
+
+    let room = match req.room_name.filter(|s| !s.is_empty()) {
+        Some(room) => {
+            if !profile.rooms.iter().any(|g| g.matches(&room)) {
+                return Err(denied("room_name", "this room is not allowed for you"));
+            }
+            room
+        }
+        None => format!("{}{}", profile.room_prefix, random_id(12)),
+    };
+
+    let name = match req.participant_name.filter(|s| !s.is_empty()) {
+        Some(n) if profile.allows(RequestField::ParticipantName) => n,
+        Some(_) => {
+            return Err(denied(
+                "participant_name",
+                "you may not set the participant name",
+            ));
+        }
+        None => caller.display_name.clone().unwrap_or_default(),
+    };
+    let metadata = match req.participant_metadata.filter(|s| !s.is_empty()) {
+        Some(m) if profile.allows(RequestField::ParticipantMetadata) => m,
+        Some(_) => {
+            return Err(denied(
+                "participant_metadata",
+                "you may not set participant metadata",
+            ));
+        }
+        None => String::new(),
+    };
+    let attributes = match req.participant_attributes.filter(|a| !a.is_empty()) {
+        Some(a) if profile.allows(RequestField::ParticipantAttributes) => a,
+        Some(_) => {
+            return Err(denied(
+                "participant_attributes",
+                "you may not set participant attributes",
+            ));
+        }
+        None => BTreeMap::new(),
+    };
+    let room_config = check_room_config(profile, req.room_config)?;
+
+    let ttl = match req.ttl {
+        Some(ttl) if !profile.allows(RequestField::Ttl) && ttl != profile.ttl => {
+            return Err(denied("ttl", "you may not choose the TTL"));
+        }
+        Some(ttl) if ttl > profile.max_ttl => {
+            return Err(denied(
+                "ttl",
+                format!("the TTL may be at most {} s", profile.max_ttl.as_secs()),
+            ));
+        }
+        Some(ttl) if ttl.is_zero() => profile.ttl,
+        Some(ttl) => ttl,
+        None => profile.ttl,
+    };
+
+    let mut video = profile.video_grant(&room);
+    apply_switches(&mut video, &req.grants, profile.unrestricted_switches)?;
+
+    let create_room = match req.create_room {
+        Some(true) if !profile.create_room => {
+            return Err(denied(
+                "createRoomIfNotExists",
+                "room creation is not enabled for you",
+            ));
+        }
+        _ => profile.create_room,
+    };
+    Ok(Decision {
+        identity,
+        name,
+        room,
+        metadata,
+        attributes,
+        room_config,
+        ttl,
+        video,
+        create_room,
+    })
+}
+
+fn check_room_config(
+    profile: &Profile,
+    config: Option<RoomConfiguration>,
+) -> Result<Option<RoomConfiguration>, Denied> {
+    let Some(config) = config.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    if config.egress.is_some() {
+        return Err(denied(
+            "room_config.egress",
+            "egress is never passed through",
+        ));
+    }
+    if !config.agents.is_empty() {
+        if !profile.allows(RequestField::AgentDispatch) {
+            return Err(denied("room_config.agents", "you may not dispatch agents"));
+        }
+        for (i, agent) in config.agents.iter().enumerate() {
+            if !profile.agents.iter().any(|g| g.matches(&agent.agent_name)) {
+                return Err(denied(
+                    format!("room_config.agents[{i}].agent_name"),
+                    "this agent is not allowed for you",
+                ));
+            }
+        }
+    }
+    let mut settings = config.clone();
+    settings.agents.clear();
+    if !settings.is_empty() && !profile.allows(RequestField::RoomSettings) {
+        return Err(denied(
+            "room_config",
+            "you may not set room settings other than agent dispatch",
+        ));
+    }
+    Ok(Some(config))
+}
+
+/// Applies the seed action's switches: each may turn a permission off, or confirm what the
+/// profile already grants; asking for more than the profile grants is refused.
+fn apply_switches(
+    video: &mut VideoGrant,
+    req: &GrantRequest,
+    unrestricted: bool,
+) -> Result<(), Denied> {
+    for &(name, want) in &req.switches {
+        let (current, tri): (bool, Option<&mut Option<bool>>) = match name {
+            "canPublish" => (video.effective_can_publish(), Some(&mut video.can_publish)),
+            "canSubscribe" => (
+                video.effective_can_subscribe(),
+                Some(&mut video.can_subscribe),
+            ),
+            "canPublishData" => (
+                video.effective_can_publish_data(),
+                Some(&mut video.can_publish_data),
+            ),
+            "canUpdateOwnMetadata" => (
+                video.effective_can_update_own_metadata(),
+                Some(&mut video.can_update_own_metadata),
+            ),
+            "canSubscribeMetrics" => (
+                video.effective_can_subscribe_metrics(),
+                Some(&mut video.can_subscribe_metrics),
+            ),
+            _ => (flag(video, name), None),
+        };
+        if want && !current && !unrestricted {
+            return Err(denied(name, "this permission is not granted to you"));
+        }
+        match tri {
+            Some(slot) => *slot = Some(want),
+            None => set_flag(video, name, want),
+        }
+    }
+    if let Some(dest) = req.destination_room.as_ref().filter(|d| !d.is_empty()) {
+        if unrestricted {
+            dest.clone_into(&mut video.destination_room);
+        } else if *dest != video.destination_room {
+            return Err(denied(
+                "destinationRoom",
+                "this destination room is not granted to you",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn flag(v: &VideoGrant, name: &str) -> bool {
+    match name {
+        "hidden" => v.hidden,
+        "roomCreate" => v.room_create,
+        "roomList" => v.room_list,
+        "roomRecord" => v.room_record,
+        "roomAdmin" => v.room_admin,
+        "ingressAdmin" => v.ingress_admin,
+        "recorder" => v.recorder,
+        "agent" => v.agent,
+        _ => false,
+    }
+}
+
+fn set_flag(v: &mut VideoGrant, name: &str, value: bool) {
+    let slot = match name {
+        "hidden" => &mut v.hidden,
+        "roomCreate" => &mut v.room_create,
+        "roomList" => &mut v.room_list,
+        "roomRecord" => &mut v.room_record,
+        "roomAdmin" => &mut v.room_admin,
+        "ingressAdmin" => &mut v.ingress_admin,
+        "recorder" => &mut v.recorder,
+        "agent" => &mut v.agent,
+        _ => return,
+    };
+    *slot = value;
+}
+
+/// The other grants of a profile, for the token.
+pub fn other_grants(
+    g: &GrantsFile,
+) -> (
+    Option<SipGrant>,
+    Option<AgentGrant>,
+    Option<InferenceGrant>,
+    Option<ObservabilityGrant>,
+) {
+    let sip = (g.sip_admin || g.sip_call).then(|| {
+        let mut s = SipGrant::default();
+        s.admin = g.sip_admin;
+        s.call = g.sip_call;
+        s
+    });
+    let agent = (g.agent_admin || g.agent_dispatch_admin).then(|| {
+        let mut a = AgentGrant::default();
+        a.admin = g.agent_admin;
+        a.dispatch_admin = g.agent_dispatch_admin;
+        a
+    });
+    let inference = g.inference.then(|| {
+        let mut i = InferenceGrant::default();
+        i.perform = true;
+        i
+    });
+    let observability = g.observability.then(|| {
+        let mut o = ObservabilityGrant::default();
+        o.write = true;
+        o
+    });
+    (sip, agent, inference, observability)
+}
+
+fn generated(prefix: &str) -> String {
+    format!("{prefix}{}", random_id(12))
+}
+
+/// A random base62 id.
+pub fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        let g = Glob::new("support-*").unwrap();
+        assert!(
+            g.matches("support-42")
+                && g.matches("support-")
+                && !g.matches("support")
+                && !g.matches("xsupport-1")
+        );
+        let g = Glob::new("a?c*z").unwrap();
+        assert!(g.matches("abcz") && g.matches("abc--z") && !g.matches("acz"));
+        assert!(Glob::new("*").unwrap().matches(""));
+        assert!(Glob::new("").is_err());
+        assert!(
+            Glob::new("lobby").unwrap().matches("lobby")
+                && !Glob::new("lobby").unwrap().matches("lobby2")
+        );
+    }
+}

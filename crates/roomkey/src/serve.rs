@@ -1,0 +1,117 @@
+//! `roomkey serve` and `roomkey key-hash`.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use roomkey_server::{App, Config, EnvOverrides};
+
+use crate::output::out;
+
+/// Run the token server: LiveKit's standard token endpoint, the seed action over HTTP, a web
+/// page, health checks and metrics.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = SERVE_HELP)]
+pub(crate) struct ServeArgs {
+    /// Configuration file (TOML); see roomkey.example.toml
+    #[arg(long, value_name = "FILE", required_unless_present = "dev")]
+    config: Option<PathBuf>,
+
+    /// Address to listen on, ADDR:PORT (overrides the file and ROOMKEY_LISTEN)
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
+
+    /// Development mode: 127.0.0.1 only (port 8080), the devkey/secret pair, no caller
+    /// authentication. With `livekit-server --dev`, a complete local setup
+    #[arg(long, conflicts_with = "config")]
+    dev: bool,
+}
+
+const SERVE_HELP: &str = "\
+Environment overrides (they win over the file):
+  ROOMKEY_LISTEN       listen address
+  LIVEKIT_URL          the LiveKit URL returned to clients as server_url
+  LIVEKIT_API_KEY      API key that signs tokens
+  LIVEKIT_API_SECRET   its secret
+  ROOMKEY_LOG_FORMAT   text or json
+  RUST_LOG             log filter (default info)
+
+Endpoints:
+  POST /api/token                       LiveKit's standard token endpoint
+  POST /api/v1/generate-access-token    the Generate Access Token action (admin callers)
+  GET  /                                web page (admin callers outside --dev)
+  GET  /healthz, /readyz, /metrics";
+
+/// Runs `roomkey serve`.
+pub(crate) fn run(args: &ServeArgs) -> Result<()> {
+    let mut env = EnvOverrides::from_env();
+    if let Some(listen) = &args.listen {
+        env.listen = Some(listen.clone());
+    }
+    let config = match &args.config {
+        Some(path) => Config::load(path, &env)?,
+        None => Config::dev(&env)?,
+    };
+    roomkey_server::init_logging(config.json_logs);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        if config.dev {
+            eprintln!(
+                "roomkey: DEVELOPMENT MODE: no caller authentication, API key devkey, bound to loopback only.\n\
+                 roomkey: tokens for {} — never expose this server.",
+                config.livekit_url
+            );
+        }
+        eprintln!("roomkey: listening on http://{addr}");
+        let app = App::new(config)?;
+        roomkey_server::serve(app, listener, roomkey_server::shutdown_signal()).await?;
+        eprintln!("roomkey: stopped");
+        Ok(())
+    })
+}
+
+/// Print the SHA-256 of an API key for a `[[caller]]` entry, or make a new key.
+#[derive(Debug, clap::Args)]
+pub(crate) struct KeyHashArgs {
+    /// The key; "-" or nothing reads it from standard input
+    #[arg(value_name = "KEY|-")]
+    key: Option<String>,
+    /// Generate a new random key and print it with its hash
+    #[arg(long, conflicts_with = "key")]
+    generate: bool,
+}
+
+/// Runs `roomkey key-hash`.
+pub(crate) fn key_hash(args: &KeyHashArgs) -> Result<()> {
+    if args.generate {
+        let key = format!("rk_{}", roomkey_server::policy::random_id(40));
+        out(&format!("key:        {key}"));
+        out(&format!(
+            "key_sha256: {}",
+            roomkey_server::auth::hash_key(&key)
+        ));
+        return Ok(());
+    }
+    let key = match args.key.as_deref() {
+        None | Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the key")?;
+            text.trim_end_matches(['\n', '\r']).to_owned()
+        }
+        Some(k) => k.to_owned(),
+    };
+    if key.is_empty() {
+        bail!("the key is empty");
+    }
+    out(&roomkey_server::auth::hash_key(&key));
+    Ok(())
+}
