@@ -201,6 +201,7 @@ impl ActionRequest {
             grants: GrantRequest {
                 switches,
                 destination_room: self.destination_room,
+                action: true,
             },
             create_room: self.create_room_if_not_exists,
         }

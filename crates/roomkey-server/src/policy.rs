@@ -207,6 +207,9 @@ pub struct GrantRequest {
     pub switches: Vec<(&'static str, bool)>,
     /// `destinationRoom`.
     pub destination_room: Option<String>,
+    /// The request comes from the seed action: the token gets the join grant plus exactly the
+    /// switches asked for (within the profile's grants), not the whole profile.
+    pub action: bool,
 }
 
 /// Who is calling.
@@ -354,8 +357,12 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
         None => profile.ttl,
     };
 
-    let mut video = profile.video_grant(&room);
-    apply_switches(&mut video, &req.grants, profile.unrestricted_switches)?;
+    let ceiling = profile.video_grant(&room);
+    let video = if req.grants.action {
+        action_grant(&ceiling, &req.grants, profile.unrestricted_switches)?
+    } else {
+        ceiling
+    };
 
     let create_room = match req.create_room {
         Some(true) if !profile.create_room => {
@@ -416,53 +423,61 @@ fn check_room_config(
     Ok(Some(config))
 }
 
-/// Applies the seed action's switches: each may turn a permission off, or confirm what the
-/// profile already grants; asking for more than the profile grants is refused.
-fn apply_switches(
-    video: &mut VideoGrant,
+/// The seed action's grant: join the room, plus exactly the switches asked for. Each switch
+/// may only ask for what the profile grants (the ceiling); the ceiling's restrictions
+/// (`canPublish = false`, a source list) carry over, so leaving a switch unset never widens
+/// what the caller may do.
+fn action_grant(
+    ceiling: &VideoGrant,
     req: &GrantRequest,
     unrestricted: bool,
-) -> Result<(), Denied> {
+) -> Result<VideoGrant, Denied> {
+    if !ceiling.room_join && !unrestricted {
+        return Err(denied("roomJoin", "joining rooms is not granted to you"));
+    }
+    let mut v = VideoGrant::join(ceiling.room.clone());
+    for (slot, limit) in [
+        (&mut v.can_publish, ceiling.can_publish),
+        (&mut v.can_subscribe, ceiling.can_subscribe),
+        (&mut v.can_publish_data, ceiling.can_publish_data),
+    ] {
+        if limit == Some(false) {
+            *slot = Some(false);
+        }
+    }
+    v.can_publish_sources
+        .clone_from(&ceiling.can_publish_sources);
     for &(name, want) in &req.switches {
-        let (current, tri): (bool, Option<&mut Option<bool>>) = match name {
-            "canPublish" => (video.effective_can_publish(), Some(&mut video.can_publish)),
-            "canSubscribe" => (
-                video.effective_can_subscribe(),
-                Some(&mut video.can_subscribe),
-            ),
-            "canPublishData" => (
-                video.effective_can_publish_data(),
-                Some(&mut video.can_publish_data),
-            ),
-            "canUpdateOwnMetadata" => (
-                video.effective_can_update_own_metadata(),
-                Some(&mut video.can_update_own_metadata),
-            ),
-            "canSubscribeMetrics" => (
-                video.effective_can_subscribe_metrics(),
-                Some(&mut video.can_subscribe_metrics),
-            ),
-            _ => (flag(video, name), None),
+        let allowed = match name {
+            "canPublish" => ceiling.effective_can_publish(),
+            "canSubscribe" => ceiling.effective_can_subscribe(),
+            "canPublishData" => ceiling.effective_can_publish_data(),
+            "canUpdateOwnMetadata" => ceiling.effective_can_update_own_metadata(),
+            "canSubscribeMetrics" => ceiling.effective_can_subscribe_metrics(),
+            other => flag(ceiling, other),
         };
-        if want && !current && !unrestricted {
+        if want && !allowed && !unrestricted {
             return Err(denied(name, "this permission is not granted to you"));
         }
-        match tri {
-            Some(slot) => *slot = Some(want),
-            None => set_flag(video, name, want),
+        match name {
+            "canPublish" => v.can_publish = Some(want),
+            "canSubscribe" => v.can_subscribe = Some(want),
+            "canPublishData" => v.can_publish_data = Some(want),
+            "canUpdateOwnMetadata" => v.can_update_own_metadata = Some(want),
+            "canSubscribeMetrics" => v.can_subscribe_metrics = Some(want),
+            other => set_flag(&mut v, other, want),
         }
     }
     if let Some(dest) = req.destination_room.as_ref().filter(|d| !d.is_empty()) {
-        if unrestricted {
-            dest.clone_into(&mut video.destination_room);
-        } else if *dest != video.destination_room {
+        if *dest != ceiling.destination_room && !unrestricted {
             return Err(denied(
                 "destinationRoom",
                 "this destination room is not granted to you",
             ));
         }
+        dest.clone_into(&mut v.destination_room);
     }
-    Ok(())
+    Ok(v)
 }
 
 fn flag(v: &VideoGrant, name: &str) -> bool {
