@@ -1,0 +1,1716 @@
+//! Interop of roomkey-token with the official LiveKit SDKs, at pinned exact versions:
+//! Node `livekit-server-sdk` 2.19.2, Python `livekit-api` 1.2.2 and the Rust `livekit-api` 0.10.0
+//! crate (whose token code is the `livekit-token` 0.4.0 crate).
+//!
+//! Every test here needs `bash interop/setup.sh` to have run (it installs `interop/node_modules`
+//! and `interop/.venv`); without it they fail, saying so. Nothing is skipped.
+//!
+//! The token specs are `interop/specs.json`. "Meaning" below is what the LiveKit server makes of
+//! a claim (the token-format spec, `shared/spec/token-format.md`): for example an absent
+//! `canPublishData` means "same as canPublish". Where an SDK is documented to read or write a
+//! different meaning (§4 "Semantic hazard"), the tests assert that difference explicitly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use livekit_api::access_token as lk;
+use roomkey_token::{AccessToken, ApiSecret, Claims, KeyPair, KeySet, Verifier, VerifyError};
+use serde_json::{Map, Value, json};
+
+const API_KEY: &str = "APIinterop";
+/// 40 bytes.
+const API_SECRET: &str = "interop-secret-0123456789abcdefghijklmno";
+const WRONG_SECRET: &str = "wrong-secret-for-interop-0123456789abcdef";
+
+/// Fixed times of the committed vectors: nbf 2023-11-14, exp 2100-01-01.
+const VECTOR_NBF: i64 = 1_700_000_000;
+const VECTOR_EXP: i64 = 4_102_444_800;
+/// Where the committed vectors are verified.
+const VECTOR_VERIFY_AT: i64 = 1_700_000_100;
+const VECTOR_FILE: &str = "crates/roomkey-token/tests/data/sdk_vectors.json";
+/// Specs whose SDK-minted tokens are committed as vectors.
+const VECTOR_SPECS: &[&str] = &[
+    "spec12-alice-viewer",
+    "join-defaults",
+    "tristate-all-false",
+    "tristate-mixed",
+    "sources-all-four",
+    "service-room-admin-bools",
+    "hidden-recorder-egress",
+    "kind-agent-cloud",
+    "metadata-unicode",
+    "attributes-with-empty-values",
+    "sip-partial-admin",
+    "agent-endpoint-full",
+    "agent-thread-scoped",
+    "room-config-agents",
+    "room-config-egress-no-credentials",
+    "room-preset",
+    "webhook-sha256",
+    "everything",
+];
+
+const NODE_SDK: &str = "livekit-server-sdk 2.19.2";
+const PYTHON_SDK: &str = "livekit-api 1.2.2";
+const RUST_SDK: &str = "livekit-api 0.10.0 (livekit-token 0.4.0)";
+
+// ---------------------------------------------------------------------------------------------
+// The SDKs
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sdk {
+    Node,
+    Python,
+    Rust,
+}
+
+impl Sdk {
+    const ALL: [Sdk; 3] = [Sdk::Node, Sdk::Python, Sdk::Rust];
+
+    fn name(self) -> &'static str {
+        match self {
+            Sdk::Node => "node",
+            Sdk::Python => "python",
+            Sdk::Rust => "rust",
+        }
+    }
+
+    fn package(self) -> &'static str {
+        match self {
+            Sdk::Node => NODE_SDK,
+            Sdk::Python => PYTHON_SDK,
+            Sdk::Rust => RUST_SDK,
+        }
+    }
+
+    /// The JOSE header each SDK writes (spec §1), base64url.
+    fn header(self) -> &'static str {
+        match self {
+            Sdk::Node => "eyJhbGciOiJIUzI1NiJ9",
+            Sdk::Python => "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+            Sdk::Rust => "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",
+        }
+    }
+
+    /// Claim paths (in roomkey's JSON) that the SDK's minting API cannot express, read from the
+    /// installed sources: Node's `ClaimGrants`/`VideoGrant` (dist/grants.d.ts), Python's
+    /// `access_token.py` builder, Rust's `livekit_token::Claims`/`VideoGrants`.
+    /// None of them writes `iat` or Go's `identity` copy either (spec §2, §3).
+    fn cannot_mint(self) -> &'static [&'static str] {
+        match self {
+            Sdk::Node => &["kindDetails", "agent", "agentEndpoint", "agentThread"],
+            Sdk::Python => &["kindDetails"],
+            Sdk::Rust => &[
+                "kindDetails",
+                "roomPreset",
+                "video.canSubscribeMetrics",
+                "video.canManageAgentSession",
+            ],
+        }
+    }
+
+    /// Meaning keys (see [`server_meaning`]) that the SDK's verifier does not return.
+    /// Node's verifier returns the raw payload, so it models everything.
+    fn cannot_decode(self) -> &'static [&'static str] {
+        match self {
+            Sdk::Node => &[],
+            Sdk::Python => &["kindDetails"],
+            Sdk::Rust => &[
+                "kindDetails",
+                "roomPreset",
+                "video.canSubscribeMetrics",
+                "video.canManageAgentSession",
+            ],
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Specs
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct Spec {
+    id: String,
+    ttl: u64,
+    /// The claims as roomkey serializes them (equal to the file's, which the loader checks).
+    json: Value,
+}
+
+impl Spec {
+    fn claims(&self) -> Claims {
+        serde_json::from_value(self.json.clone()).expect("spec claims parse")
+    }
+
+    fn has(&self, path: &str) -> bool {
+        get_path(&self.json, path).is_some()
+    }
+
+    fn with_ttl(&self, ttl: u64) -> Spec {
+        Spec {
+            ttl,
+            ..self.clone()
+        }
+    }
+
+    /// The spec as the mint scripts take it.
+    fn to_input(&self) -> Value {
+        json!({"id": self.id, "ttl": self.ttl, "claims": self.json})
+    }
+
+    /// The token roomkey mints for this spec.
+    fn roomkey_token(&self, now: i64, key: &KeyPair) -> String {
+        self.roomkey_builder()
+            .sign_at(key, now)
+            .unwrap_or_else(|e| panic!("roomkey cannot mint spec {}: {e}", self.id))
+    }
+
+    fn roomkey_builder(&self) -> AccessToken {
+        AccessToken::from_claims(self.claims()).with_ttl(Duration::from_secs(self.ttl))
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+fn interop_dir() -> PathBuf {
+    repo_root().join("interop")
+}
+
+fn load_specs() -> Vec<Spec> {
+    let path = interop_dir().join("specs.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let raw: Vec<Value> = serde_json::from_str(&text).expect("specs.json is a JSON array");
+    raw.into_iter()
+        .map(|s| {
+            let id = s["id"].as_str().expect("spec id").to_owned();
+            let ttl = s["ttl"].as_u64().expect("spec ttl");
+            let claims = s["claims"].clone();
+            for reserved in ["iss", "exp", "nbf", "iat", "identity"] {
+                assert!(
+                    claims.get(reserved).is_none(),
+                    "spec {id}: {reserved} is set at signing time"
+                );
+            }
+            let parsed: Claims = serde_json::from_value(claims.clone())
+                .unwrap_or_else(|e| panic!("spec {id}: not valid claims: {e}"));
+            let json = serde_json::to_value(&parsed).expect("claims serialize");
+            // roomkey ignores unknown claims on read, so a misspelled spec field would silently
+            // vanish: insist that the spec is exactly what roomkey writes back.
+            assert_eq!(
+                json, claims,
+                "spec {id}: claims do not round-trip through roomkey's Claims (misspelled field, or a default value written out?)"
+            );
+            Spec { id, ttl, json }
+        })
+        .collect()
+}
+
+fn key() -> KeyPair {
+    KeyPair::new(API_KEY, &ApiSecret::new(API_SECRET)).expect("key pair")
+}
+
+fn verifier() -> Verifier {
+    Verifier::new(KeySet::single(key()))
+}
+
+fn now_unix() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    i64::try_from(secs).expect("time fits i64")
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON helpers
+// ---------------------------------------------------------------------------------------------
+
+fn get_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |v, part| v.get(part))
+}
+
+fn remove_path(v: &mut Value, path: &str) -> bool {
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (parent, last),
+        None => ("", path),
+    };
+    let target = if parent.is_empty() {
+        Some(v)
+    } else {
+        parent.split('.').try_fold(v, |v, part| v.get_mut(part))
+    };
+    target
+        .and_then(Value::as_object_mut)
+        .is_some_and(|o| o.remove(last).is_some())
+}
+
+/// Decodes a token's payload without checking it (for headers and raw-payload assertions).
+fn payload_json(token: &str) -> Value {
+    let part = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64url_decode(part);
+    serde_json::from_slice(&bytes).expect("payload is JSON")
+}
+
+fn base64url_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = ALPHABET
+            .iter()
+            .position(|a| *a == c)
+            .expect("base64url character");
+        acc = (acc << 6) | u32::try_from(v).expect("small");
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).expect("byte"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the Node and Python scripts
+// ---------------------------------------------------------------------------------------------
+
+fn setup_hint() -> String {
+    format!(
+        "run `bash interop/setup.sh` (in {}) first: it installs the pinned SDKs into interop/node_modules and interop/.venv",
+        repo_root().display()
+    )
+}
+
+fn node_program() -> PathBuf {
+    let sdk = interop_dir().join("node_modules/livekit-server-sdk/package.json");
+    assert!(
+        sdk.is_file(),
+        "the Node SDK is not installed ({} is missing); {}",
+        sdk.display(),
+        setup_hint()
+    );
+    PathBuf::from(std::env::var_os("NODE").unwrap_or_else(|| "node".into()))
+}
+
+fn python_program() -> PathBuf {
+    let python = interop_dir().join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "the Python venv is missing ({} does not exist); {}",
+        python.display(),
+        setup_hint()
+    );
+    python
+}
+
+fn run_json(program: &Path, script: &str, input: &Value) -> Value {
+    run_json_text(
+        program,
+        script,
+        serde_json::to_string(input).expect("input serializes"),
+    )
+}
+
+/// Like [`run_json`], with the input as text (to control its key order).
+fn run_json_text(program: &Path, script: &str, input: String) -> Value {
+    let dir = interop_dir();
+    let mut child = Command::new(program)
+        .arg(dir.join(script))
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} {script}: {e}; {}",
+                program.display(),
+                setup_hint()
+            )
+        });
+    let body = input.into_bytes();
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let writer = std::thread::spawn(move || stdin.write_all(&body));
+    let out = child.wait_with_output().expect("child runs");
+    writer
+        .join()
+        .expect("writer thread")
+        .unwrap_or_else(|e| panic!("writing to {script}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{} {script} failed ({}):\n{stderr}\n{}",
+        program.display(),
+        out.status,
+        setup_hint()
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}):\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn script_sdk(sdk: Sdk) -> (PathBuf, &'static str, &'static str) {
+    match sdk {
+        Sdk::Node => (node_program(), "node/mint.mjs", "node/verify.mjs"),
+        Sdk::Python => (python_program(), "python/mint.py", "python/verify.py"),
+        Sdk::Rust => unreachable!("the Rust SDK runs in-process"),
+    }
+}
+
+#[derive(Debug)]
+struct Minted {
+    id: String,
+    token: String,
+    unsupported: Vec<String>,
+}
+
+/// Mints every spec with the Node or Python SDK, in one process; `now` pins its clock.
+fn script_mint(sdk: Sdk, specs: &[Spec], now: Option<i64>) -> Vec<Minted> {
+    let (program, mint, _) = script_sdk(sdk);
+    let input = json!({
+        "apiKey": API_KEY,
+        "apiSecret": API_SECRET,
+        "now": now,
+        "specs": specs.iter().map(Spec::to_input).collect::<Vec<_>>(),
+    });
+    let out = run_json(&program, mint, &input);
+    let out = out.as_array().expect("mint output is an array");
+    assert_eq!(
+        out.len(),
+        specs.len(),
+        "{} mint: one token per spec",
+        sdk.name()
+    );
+    out.iter()
+        .zip(specs)
+        .map(|(m, spec)| {
+            assert_eq!(m["id"], spec.id.as_str(), "{} mint: order kept", sdk.name());
+            Minted {
+                id: spec.id.clone(),
+                token: m["token"].as_str().expect("token").to_owned(),
+                unsupported: m["unsupported"]
+                    .as_array()
+                    .expect("unsupported list")
+                    .iter()
+                    .map(|p| p.as_str().expect("path").to_owned())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Verifies tokens with the Node or Python SDK's TokenVerifier, in one process.
+/// Returns, per token, the SDK's claims or its error message.
+fn script_verify(sdk: Sdk, tokens: &[(String, String)]) -> Vec<Result<Value, String>> {
+    let (program, _, verify) = script_sdk(sdk);
+    let input = json!({
+        "apiKey": API_KEY,
+        "apiSecret": API_SECRET,
+        "tokens": tokens.iter().map(|(id, token)| json!({"id": id, "token": token})).collect::<Vec<_>>(),
+    });
+    let out = run_json(&program, verify, &input);
+    let out = out.as_array().expect("verify output is an array");
+    assert_eq!(
+        out.len(),
+        tokens.len(),
+        "{} verify: one result per token",
+        sdk.name()
+    );
+    out.iter()
+        .zip(tokens)
+        .map(|(r, (id, _))| {
+            assert_eq!(r["id"], id.as_str(), "{} verify: order kept", sdk.name());
+            if r["ok"] == true {
+                Ok(r["claims"].clone())
+            } else {
+                Err(r["error"].as_str().unwrap_or("(no message)").to_owned())
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Rust SDK, in-process
+// ---------------------------------------------------------------------------------------------
+
+/// Deserializes a grant object into the SDK's type and checks that nothing was dropped on the
+/// way (the SDK's serde ignores unknown keys): its own serialization must give the object back.
+fn sdk_grant<T: serde::de::DeserializeOwned + serde::Serialize>(
+    spec: &str,
+    key: &str,
+    v: &Value,
+) -> T {
+    let grant: T = serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("spec {spec}: {key} does not fit the Rust SDK's type: {e}"));
+    assert_eq!(
+        &serde_json::to_value(&grant).expect("grant serializes"),
+        v,
+        "spec {spec}: the Rust SDK's {key} type cannot hold the whole grant"
+    );
+    grant
+}
+
+/// Mints the spec with the Rust SDK's `AccessToken` builder (real clock, as it only has).
+/// Returns the token and the claim paths it could not express.
+fn rust_sdk_mint(spec: &Spec) -> (String, Vec<String>) {
+    let id = spec.id.as_str();
+    let mut unsupported = Vec::new();
+    let mut token =
+        lk::AccessToken::with_api_key(API_KEY, API_SECRET).with_ttl(Duration::from_secs(spec.ttl));
+    let str_of = |v: &Value| v.as_str().expect("a string claim").to_owned();
+    for (k, v) in spec.json.as_object().expect("claims object") {
+        token = match k.as_str() {
+            "sub" => token.with_identity(&str_of(v)),
+            "name" => token.with_name(&str_of(v)),
+            "kind" => token.with_kind(&str_of(v)),
+            "metadata" => token.with_metadata(&str_of(v)),
+            "sha256" => token.with_sha256(&str_of(v)),
+            "attributes" => token.with_attributes(
+                v.as_object()
+                    .expect("attributes object")
+                    .iter()
+                    .map(|(k, v)| (k.clone(), str_of(v))),
+            ),
+            "video" => {
+                let mut v = v.clone();
+                for field in ["canSubscribeMetrics", "canManageAgentSession"] {
+                    if remove_path(&mut v, field) {
+                        unsupported.push(format!("video.{field}"));
+                    }
+                }
+                token.with_grants(sdk_grant::<lk::VideoGrants>(id, k, &v))
+            }
+            "sip" => token.with_sip_grants(sdk_grant::<lk::SIPGrants>(id, k, v)),
+            "agent" => token.with_agent_grants(sdk_grant::<lk::AgentGrants>(id, k, v)),
+            "agentEndpoint" => {
+                token.with_agent_endpoint_grants(sdk_grant::<lk::AgentEndpointGrants>(id, k, v))
+            }
+            "agentThread" => {
+                token.with_agent_thread_grants(sdk_grant::<lk::AgentThreadGrants>(id, k, v))
+            }
+            "inference" => token.with_inference_grants(sdk_grant::<lk::InferenceGrants>(id, k, v)),
+            "observability" => {
+                token.with_observability_grants(sdk_grant::<lk::ObservabilityGrants>(id, k, v))
+            }
+            "roomConfig" => token.with_room_config(
+                serde_json::from_value::<livekit_protocol::RoomConfiguration>(v.clone())
+                    .unwrap_or_else(|e| panic!("spec {id}: roomConfig: {e}")),
+            ),
+            "kindDetails" | "roomPreset" => {
+                unsupported.push(k.clone());
+                token
+            }
+            other => panic!("spec {id}: claim {other} is not known to this test"),
+        };
+    }
+    let jwt = token
+        .to_jwt()
+        .unwrap_or_else(|e| panic!("the Rust SDK cannot mint spec {id}: {e}"));
+    unsupported.sort();
+    (jwt, unsupported)
+}
+
+/// The Rust SDK's token for the spec with fixed `nbf` and `exp`. The SDK has no clock
+/// injection, so this mints with its builder, decodes the claims with the SDK's own
+/// `Claims::from_unverified`, sets the times and signs them exactly as `AccessToken::to_jwt`
+/// does (`jsonwebtoken::encode` with `Header::new(HS256)` and the secret's bytes).
+fn rust_sdk_mint_at(spec: &Spec, nbf: i64, exp: i64) -> (String, Vec<String>) {
+    let (live, unsupported) = rust_sdk_mint(spec);
+    let mut claims = lk::Claims::from_unverified(&live).expect("the SDK reads its own token");
+    let sign = |claims: &lk::Claims| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(API_SECRET.as_bytes()),
+        )
+        .expect("jsonwebtoken signs")
+    };
+    // The re-signing path is faithful: at the original times it gives the same payload.
+    assert_eq!(
+        payload_json(&sign(&claims)),
+        payload_json(&live),
+        "spec {}: the Rust SDK's claims do not round-trip",
+        spec.id
+    );
+    claims.nbf = usize::try_from(nbf).expect("nbf fits");
+    claims.exp = usize::try_from(exp).expect("exp fits");
+    (sign(&claims), unsupported)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Meaning: claims reduced to what the server makes of them, one key per field
+// ---------------------------------------------------------------------------------------------
+
+type Meaning = BTreeMap<String, Value>;
+
+/// A roomConfig in canonical protojson: parsed and re-written by the protocol crate (pbjson),
+/// which drops default values and fixes the spelling. `null` means no configuration.
+fn canonical_room_config(v: &Value) -> Value {
+    if v.is_null() {
+        return json!({});
+    }
+    let config: livekit_protocol::RoomConfiguration = serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("roomConfig is not a RoomConfiguration ({e}): {v}"));
+    serde_json::to_value(&config).expect("RoomConfiguration serializes")
+}
+
+/// Canonicalises `roomConfig.egress`, which roomkey keeps as opaque JSON: Node writes every
+/// default value inside it (spec §6), which does not change its meaning.
+fn normalize_egress(c: &mut Claims) {
+    if let Some(egress) = c.room_config.as_mut().and_then(|rc| rc.egress.as_mut()) {
+        let parsed: livekit_protocol::RoomEgress = serde_json::from_value(egress.clone())
+            .unwrap_or_else(|e| panic!("roomConfig.egress is not a RoomEgress ({e}): {egress}"));
+        *egress = serde_json::to_value(&parsed).expect("RoomEgress serializes");
+    }
+}
+
+/// The server's reading of roomkey claims (spec §3–§6): absent grants grant nothing, absent
+/// tri-state permissions take the server's defaults.
+fn server_meaning(c: &Claims) -> Meaning {
+    let v = c.video.clone().unwrap_or_default();
+    let sip = c.sip.clone().unwrap_or_default();
+    let agent = c.agent.clone().unwrap_or_default();
+    let endpoint = c.agent_endpoint.clone().unwrap_or_default();
+    let thread = c.agent_thread.clone().unwrap_or_default();
+    let sources: Vec<&str> = v.can_publish_sources.iter().map(|s| s.as_str()).collect();
+    let config = serde_json::to_value(&c.room_config).expect("roomConfig serializes");
+    let entries = [
+        ("identity", json!(c.identity())),
+        ("name", json!(c.name)),
+        ("kind", json!(c.kind.as_ref().map_or("", |k| k.as_str()))),
+        (
+            "kindDetails",
+            json!(
+                c.kind_details
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        ("metadata", json!(c.metadata)),
+        ("attributes", json!(c.attributes)),
+        ("sha256", json!(c.sha256)),
+        ("roomPreset", json!(c.room_preset)),
+        ("roomConfig", canonical_room_config(&config)),
+        ("video.roomCreate", json!(v.room_create)),
+        ("video.roomList", json!(v.room_list)),
+        ("video.roomRecord", json!(v.room_record)),
+        ("video.roomAdmin", json!(v.room_admin)),
+        ("video.roomJoin", json!(v.room_join)),
+        ("video.room", json!(v.room)),
+        ("video.destinationRoom", json!(v.destination_room)),
+        ("video.canPublish", json!(v.effective_can_publish())),
+        ("video.canSubscribe", json!(v.effective_can_subscribe())),
+        (
+            "video.canPublishData",
+            json!(v.effective_can_publish_data()),
+        ),
+        ("video.canPublishSources", json!(sources)),
+        (
+            "video.canUpdateOwnMetadata",
+            json!(v.effective_can_update_own_metadata()),
+        ),
+        ("video.ingressAdmin", json!(v.ingress_admin)),
+        ("video.hidden", json!(v.hidden)),
+        ("video.recorder", json!(v.recorder)),
+        ("video.agent", json!(v.agent)),
+        (
+            "video.canSubscribeMetrics",
+            json!(v.effective_can_subscribe_metrics()),
+        ),
+        (
+            "video.canManageAgentSession",
+            json!(v.effective_can_manage_agent_session()),
+        ),
+        ("sip.admin", json!(sip.admin)),
+        ("sip.call", json!(sip.call)),
+        ("agent.admin", json!(agent.admin)),
+        ("agent.simulationAdmin", json!(agent.simulation_admin)),
+        ("agent.databaseAdmin", json!(agent.database_admin)),
+        ("agent.dispatchAdmin", json!(agent.dispatch_admin)),
+        (
+            "inference.perform",
+            json!(c.inference.as_ref().is_some_and(|g| g.perform)),
+        ),
+        (
+            "observability.write",
+            json!(c.observability.as_ref().is_some_and(|g| g.write)),
+        ),
+        ("agentEndpoint.call", json!(endpoint.call)),
+        ("agentEndpoint.agentName", json!(endpoint.agent_name)),
+        ("agentEndpoint.deployment", json!(endpoint.deployment)),
+        ("agentThread.all", json!(thread.all)),
+        ("agentThread.scope", json!(thread.scope)),
+        ("agentThread.threadIds", json!(thread.thread_ids)),
+        ("agentThread.list", json!(thread.list)),
+        ("agentThread.create", json!(thread.create)),
+        ("agentThread.write", json!(thread.write)),
+        ("agentThread.read", json!(thread.read)),
+        ("agentThread.delete", json!(thread.delete)),
+    ];
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
+/// What the server would make of the spec, restricted to what `sdk`'s verifier returns.
+fn expected_decoded_meaning(sdk: Sdk, claims: &Claims) -> Meaning {
+    let mut m = server_meaning(claims);
+    for k in sdk.cannot_decode() {
+        assert!(m.remove(*k).is_some(), "unknown meaning key {k}");
+    }
+    m
+}
+
+/// The Python SDK's `Claims` dataclass (as `verify.py` prints it) reduced to meaning keys, with
+/// Python's own reading: `TokenVerifier.verify` fills absent video fields with the dataclass
+/// defaults (`can_publish`, `can_subscribe`, `can_publish_data` = True, the rest None = not set).
+fn python_meaning(d: &Value) -> Meaning {
+    fn opt_bool(v: &Value, what: &str) -> Value {
+        match v {
+            Value::Null => json!(false),
+            Value::Bool(b) => json!(b),
+            other => panic!("Python {what} is {other}, not a bool or None"),
+        }
+    }
+    fn bool_(v: &Value, what: &str) -> Value {
+        assert!(v.is_boolean(), "Python {what} is {v}, not a bool");
+        v.clone()
+    }
+    fn str_or_empty(v: &Value, what: &str) -> Value {
+        match v {
+            Value::Null => json!(""),
+            Value::String(_) => v.clone(),
+            other => panic!("Python {what} is {other}, not a str or None"),
+        }
+    }
+    fn or_empty(v: &Value, empty: Value) -> Value {
+        if v.is_null() { empty } else { v.clone() }
+    }
+    let video = &d["video"];
+    let sip = &d["sip"];
+    let agent = &d["agent"];
+    let endpoint = &d["agent_endpoint"];
+    let thread = &d["agent_thread"];
+    let mut m = Meaning::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_owned(), v);
+    };
+    put("identity", str_or_empty(&d["identity"], "identity"));
+    put("name", str_or_empty(&d["name"], "name"));
+    put("kind", str_or_empty(&d["kind"], "kind"));
+    put("metadata", str_or_empty(&d["metadata"], "metadata"));
+    put("attributes", or_empty(&d["attributes"], json!({})));
+    put("sha256", str_or_empty(&d["sha256"], "sha256"));
+    put("roomPreset", str_or_empty(&d["room_preset"], "room_preset"));
+    put("roomConfig", canonical_room_config(&d["room_config"]));
+    for (key, py) in [
+        ("roomCreate", "room_create"),
+        ("roomList", "room_list"),
+        ("roomRecord", "room_record"),
+        ("roomAdmin", "room_admin"),
+        ("roomJoin", "room_join"),
+        ("canUpdateOwnMetadata", "can_update_own_metadata"),
+        ("ingressAdmin", "ingress_admin"),
+        ("hidden", "hidden"),
+        ("recorder", "recorder"),
+        ("agent", "agent"),
+        ("canSubscribeMetrics", "can_subscribe_metrics"),
+        ("canManageAgentSession", "can_manage_agent_session"),
+    ] {
+        put(&format!("video.{key}"), opt_bool(&video[py], py));
+    }
+    for (key, py) in [
+        ("canPublish", "can_publish"),
+        ("canSubscribe", "can_subscribe"),
+        ("canPublishData", "can_publish_data"),
+    ] {
+        put(&format!("video.{key}"), bool_(&video[py], py));
+    }
+    put("video.room", str_or_empty(&video["room"], "room"));
+    put(
+        "video.destinationRoom",
+        str_or_empty(&video["destination_room"], "destination_room"),
+    );
+    put(
+        "video.canPublishSources",
+        or_empty(&video["can_publish_sources"], json!([])),
+    );
+    put("sip.admin", bool_(&sip["admin"], "sip.admin"));
+    put("sip.call", bool_(&sip["call"], "sip.call"));
+    for (key, py) in [
+        ("admin", "admin"),
+        ("simulationAdmin", "simulation_admin"),
+        ("databaseAdmin", "database_admin"),
+        ("dispatchAdmin", "dispatch_admin"),
+    ] {
+        put(&format!("agent.{key}"), opt_bool(&agent[py], py));
+    }
+    put(
+        "inference.perform",
+        bool_(&d["inference"]["perform"], "inference.perform"),
+    );
+    put(
+        "observability.write",
+        bool_(&d["observability"]["write"], "observability.write"),
+    );
+    put(
+        "agentEndpoint.call",
+        opt_bool(&endpoint["call"], "agent_endpoint.call"),
+    );
+    put(
+        "agentEndpoint.agentName",
+        str_or_empty(&endpoint["agent_name"], "agent_endpoint.agent_name"),
+    );
+    put(
+        "agentEndpoint.deployment",
+        str_or_empty(&endpoint["deployment"], "agent_endpoint.deployment"),
+    );
+    for key in ["all", "list", "create", "write", "read", "delete"] {
+        put(&format!("agentThread.{key}"), opt_bool(&thread[key], key));
+    }
+    put(
+        "agentThread.scope",
+        str_or_empty(&thread["scope"], "agent_thread.scope"),
+    );
+    put(
+        "agentThread.threadIds",
+        or_empty(&thread["thread_ids"], json!([])),
+    );
+    m
+}
+
+/// The Rust SDK's `Claims` reduced to meaning keys, read through its getters (which follow the
+/// server's defaults since livekit-token 0.3.0).
+fn rust_sdk_meaning(c: &lk::Claims) -> Meaning {
+    let v = &c.video;
+    let config = serde_json::to_value(&c.room_config).expect("roomConfig serializes");
+    let attributes: BTreeMap<&String, &String> = c.attributes.iter().collect();
+    let entries = [
+        ("identity", json!(c.sub)),
+        ("name", json!(c.name)),
+        ("kind", json!(c.kind)),
+        ("metadata", json!(c.metadata)),
+        ("attributes", json!(attributes)),
+        ("sha256", json!(c.sha256)),
+        ("roomConfig", canonical_room_config(&config)),
+        ("video.roomCreate", json!(v.room_create)),
+        ("video.roomList", json!(v.room_list)),
+        ("video.roomRecord", json!(v.room_record)),
+        ("video.roomAdmin", json!(v.room_admin)),
+        ("video.roomJoin", json!(v.room_join)),
+        ("video.room", json!(v.room)),
+        ("video.destinationRoom", json!(v.destination_room)),
+        ("video.canPublish", json!(v.can_publish())),
+        ("video.canSubscribe", json!(v.can_subscribe())),
+        ("video.canPublishData", json!(v.can_publish_data())),
+        ("video.canPublishSources", json!(v.can_publish_sources)),
+        (
+            "video.canUpdateOwnMetadata",
+            json!(v.can_update_own_metadata()),
+        ),
+        ("video.ingressAdmin", json!(v.ingress_admin)),
+        ("video.hidden", json!(v.hidden)),
+        ("video.recorder", json!(v.recorder)),
+        ("video.agent", json!(v.agent)),
+        ("sip.admin", json!(c.sip.admin)),
+        ("sip.call", json!(c.sip.call)),
+        ("agent.admin", json!(c.agent.admin)),
+        ("agent.simulationAdmin", json!(c.agent.simulation_admin)),
+        ("agent.databaseAdmin", json!(c.agent.database_admin)),
+        ("agent.dispatchAdmin", json!(c.agent.dispatch_admin)),
+        ("inference.perform", json!(c.inference.perform)),
+        ("observability.write", json!(c.observability.write)),
+        ("agentEndpoint.call", json!(c.agent_endpoint.call)),
+        (
+            "agentEndpoint.agentName",
+            json!(c.agent_endpoint.agent_name),
+        ),
+        (
+            "agentEndpoint.deployment",
+            json!(c.agent_endpoint.deployment),
+        ),
+        ("agentThread.all", json!(c.agent_thread.all)),
+        ("agentThread.scope", json!(c.agent_thread.scope)),
+        ("agentThread.threadIds", json!(c.agent_thread.thread_ids)),
+        ("agentThread.list", json!(c.agent_thread.list)),
+        ("agentThread.create", json!(c.agent_thread.create)),
+        ("agentThread.write", json!(c.agent_thread.write)),
+        ("agentThread.read", json!(c.agent_thread.read)),
+        ("agentThread.delete", json!(c.agent_thread.delete)),
+    ];
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
+/// Differences between two meanings, one line each.
+fn meaning_diff(expected: &Meaning, actual: &Meaning) -> Vec<String> {
+    let keys: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
+    keys.into_iter()
+        .filter(|k| expected.get(*k) != actual.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: expected {}, got {}",
+                expected.get(k).map_or("(absent)".into(), Value::to_string),
+                actual.get(k).map_or("(absent)".into(), Value::to_string)
+            )
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expected claims of SDK-minted tokens
+// ---------------------------------------------------------------------------------------------
+
+/// The claims a token minted by `sdk` for `spec` must decode to in roomkey: roomkey's own claims
+/// for the spec (`claims_at`), with only the documented, meaning-preserving differences
+/// applied, and the SDK's documented meaning changes made explicit:
+/// - no SDK writes `iat` or Go's `identity` copy (spec §2, §3; both are ignored by verifiers);
+/// - claims the SDK cannot express are left out;
+/// - Rust: a grant object with nothing set is not written at all (`skip_serializing_if`), which
+///   grants the same as an empty one;
+/// - Python: `VideoGrants` always writes `canPublish`, `canSubscribe` and `canPublishData`,
+///   defaulting to true (spec §4) — for `canPublishData` this **changes the meaning** when
+///   canPublish is false ([`python_hazard_specs`]).
+const GRANT_CLAIMS: &[&str] = &[
+    "video",
+    "sip",
+    "agent",
+    "agentEndpoint",
+    "agentThread",
+    "inference",
+    "observability",
+];
+
+fn expected_minted_claims(sdk: Sdk, spec: &Spec, nbf: i64, exp: i64) -> Claims {
+    let ttl = u64::try_from(exp - nbf).expect("exp after nbf");
+    let ours = AccessToken::from_claims(spec.claims())
+        .with_ttl(Duration::from_secs(ttl))
+        .claims_at(API_KEY, nbf);
+    let mut v = serde_json::to_value(&ours).expect("claims serialize");
+    remove_path(&mut v, "iat");
+    remove_path(&mut v, "identity");
+    for path in sdk.cannot_mint() {
+        remove_path(&mut v, path);
+    }
+    if sdk == Sdk::Rust {
+        let obj = v.as_object_mut().expect("object");
+        for grant in GRANT_CLAIMS {
+            if obj
+                .get(*grant)
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+            {
+                obj.remove(*grant);
+            }
+        }
+    }
+    let mut c: Claims = serde_json::from_value(v).expect("expected claims parse");
+    if sdk == Sdk::Python {
+        if let Some(video) = c.video.as_mut() {
+            video.can_publish.get_or_insert(true);
+            video.can_subscribe.get_or_insert(true);
+            video.can_publish_data.get_or_insert(true);
+        }
+    }
+    normalize_egress(&mut c);
+    c
+}
+
+/// Specs where the Python SDK, given the same input, writes a token with a different effective
+/// canPublishData than roomkey (and Go, Node, Rust 0.10): canPublish false, canPublishData unset.
+/// Python's VideoGrants defaults can_publish_data to True and writes it (spec §4, §15.8).
+fn python_hazard_specs(specs: &[Spec]) -> BTreeSet<String> {
+    specs
+        .iter()
+        .filter(|s| {
+            s.claims()
+                .video
+                .is_some_and(|v| v.can_publish == Some(false) && v.can_publish_data.is_none())
+        })
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// The claim paths of `spec` that `sdk` cannot mint.
+fn expected_unsupported(sdk: Sdk, spec: &Spec) -> Vec<String> {
+    let mut v: Vec<String> = sdk
+        .cannot_mint()
+        .iter()
+        .filter(|p| spec.has(p))
+        .map(|p| (*p).to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn claims_json(c: &Claims) -> String {
+    serde_json::to_string_pretty(c).expect("claims serialize")
+}
+
+/// Checks one SDK-minted token in roomkey: header, verification, claims. Returns the decoded
+/// claims, or the problems found.
+fn check_minted(
+    sdk: Sdk,
+    spec: &Spec,
+    token: &str,
+    verify_at: i64,
+    expected: &Claims,
+) -> Result<Claims, String> {
+    let header = token.split('.').next().unwrap_or_default();
+    if header != sdk.header() {
+        return Err(format!(
+            "{}: header {header} is not the {} header {}",
+            spec.id,
+            sdk.name(),
+            sdk.header()
+        ));
+    }
+    let verified = verifier()
+        .verify_at(token, verify_at)
+        .map_err(|e| format!("{}: roomkey rejects the {} token: {e}", spec.id, sdk.name()))?;
+    let mut got = verified.claims.clone();
+    normalize_egress(&mut got);
+    if &got != expected {
+        return Err(format!(
+            "{}: {} token decodes to\n{}\nexpected\n{}\npayload: {}",
+            spec.id,
+            sdk.name(),
+            claims_json(&got),
+            claims_json(expected),
+            verified.payload()
+        ));
+    }
+    Ok(verified.claims)
+}
+
+fn fail_if_any(what: &str, problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{what}: {} problem(s):\n\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+/// The specs cover every claim and field, every enum value, and tri-state permissions as true,
+/// false and unset.
+#[test]
+fn specs_cover_every_field() {
+    let specs = load_specs();
+    assert!(
+        specs.len() >= 30,
+        "{} specs, at least 30 wanted",
+        specs.len()
+    );
+    let ids: BTreeSet<&str> = specs.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids.len(), specs.len(), "spec ids are unique");
+    for id in VECTOR_SPECS {
+        assert!(ids.contains(id), "vector spec {id} exists");
+    }
+
+    // Spec §12's input.
+    assert!(
+        specs.iter().any(|s| s.ttl == 6 * 3600
+            && s.json
+                == json!({"sub": "alice", "name": "Alice", "video": {"roomJoin": true, "room": "standup", "canPublish": false}})),
+        "the spec §12 input (alice/Alice/standup/canPublish false, 6 h) is a spec"
+    );
+
+    let mut missing = Vec::new();
+    let mut need = |path: &str, found: bool| {
+        if !found {
+            missing.push(path.to_owned());
+        }
+    };
+    let any = |f: &dyn Fn(&Spec) -> bool| specs.iter().any(f);
+    for path in [
+        "sub",
+        "name",
+        "metadata",
+        "attributes",
+        "kind",
+        "kindDetails",
+        "video.roomCreate",
+        "video.roomList",
+        "video.roomRecord",
+        "video.roomAdmin",
+        "video.roomJoin",
+        "video.room",
+        "video.destinationRoom",
+        "video.canPublishSources",
+        "video.ingressAdmin",
+        "video.hidden",
+        "video.recorder",
+        "video.agent",
+        "sip.admin",
+        "sip.call",
+        "agent.admin",
+        "agent.simulationAdmin",
+        "agent.databaseAdmin",
+        "agent.dispatchAdmin",
+        "inference.perform",
+        "observability.write",
+        "agentEndpoint.call",
+        "agentEndpoint.agentName",
+        "agentEndpoint.deployment",
+        "agentThread.all",
+        "agentThread.scope",
+        "agentThread.threadIds",
+        "agentThread.list",
+        "agentThread.create",
+        "agentThread.write",
+        "agentThread.read",
+        "agentThread.delete",
+        "roomConfig.name",
+        "roomConfig.emptyTimeout",
+        "roomConfig.departureTimeout",
+        "roomConfig.maxParticipants",
+        "roomConfig.metadata",
+        "roomConfig.minPlayoutDelay",
+        "roomConfig.maxPlayoutDelay",
+        "roomConfig.syncStreams",
+        "roomConfig.agents",
+        "roomConfig.tags",
+        "roomConfig.egress",
+        "roomPreset",
+        "sha256",
+    ] {
+        need(path, any(&|s| s.has(path)));
+    }
+    for field in [
+        "agentName",
+        "metadata",
+        "restartPolicy",
+        "deployment",
+        "attributes",
+    ] {
+        need(
+            &format!("roomConfig.agents[].{field}"),
+            any(&|s| {
+                get_path(&s.json, "roomConfig.agents")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.iter().any(|d| d.get(field).is_some()))
+            }),
+        );
+    }
+    for tri in [
+        "canPublish",
+        "canSubscribe",
+        "canPublishData",
+        "canUpdateOwnMetadata",
+        "canSubscribeMetrics",
+        "canManageAgentSession",
+    ] {
+        for (label, want) in [
+            ("true", Some(json!(true))),
+            ("false", Some(json!(false))),
+            ("unset", None),
+        ] {
+            need(
+                &format!("video.{tri} {label}"),
+                any(&|s| {
+                    s.json.get("video").is_some()
+                        && get_path(&s.json, &format!("video.{tri}")).cloned() == want
+                }),
+            );
+        }
+    }
+    for kind in [
+        "standard",
+        "ingress",
+        "egress",
+        "sip",
+        "agent",
+        "connector",
+        "bridge",
+    ] {
+        need(&format!("kind {kind}"), any(&|s| s.json["kind"] == kind));
+    }
+    for detail in [
+        "cloud_agent",
+        "forwarded",
+        "connector_whatsapp",
+        "connector_twilio",
+        "bridge_rtsp",
+        "simulation",
+    ] {
+        need(
+            &format!("kindDetails {detail}"),
+            any(&|s| {
+                s.json["kindDetails"]
+                    .as_array()
+                    .is_some_and(|a| a.contains(&json!(detail)))
+            }),
+        );
+    }
+    for source in ["camera", "microphone", "screen_share", "screen_share_audio"] {
+        need(
+            &format!("canPublishSources {source}"),
+            any(&|s| {
+                get_path(&s.json, "video.canPublishSources")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.contains(&json!(source)))
+            }),
+        );
+    }
+    need(
+        "attributes with an empty-string value",
+        any(&|s| {
+            s.json["attributes"]
+                .as_object()
+                .is_some_and(|a| a.values().any(|v| v == ""))
+        }),
+    );
+    need(
+        "non-ASCII metadata",
+        any(&|s| s.json["metadata"].as_str().is_some_and(|m| !m.is_ascii())),
+    );
+    need(
+        "JSON-text metadata",
+        any(&|s| {
+            s.json["metadata"]
+                .as_str()
+                .is_some_and(|m| serde_json::from_str::<Map<String, Value>>(m).is_ok())
+        }),
+    );
+    need(
+        "partial sip grant",
+        any(&|s| s.json["sip"].as_object().is_some_and(|o| o.len() == 1)),
+    );
+    need(
+        "roomConfig.agents[].restartPolicy JRP_NEVER",
+        any(&|s| s.json.to_string().contains("JRP_NEVER")),
+    );
+    fail_if_any("specs.json lacks coverage", &missing);
+
+    for s in &specs {
+        let claims = s.claims();
+        if let Some(config) = &claims.room_config {
+            assert_eq!(
+                config.find_sensitive_credentials(),
+                None,
+                "spec {}: roomConfig must not carry credentials",
+                s.id
+            );
+        }
+        s.roomkey_builder()
+            .validate()
+            .unwrap_or_else(|e| panic!("spec {}: roomkey refuses it: {e}", s.id));
+    }
+}
+
+/// roomkey mints every spec; the Node, Python and Rust SDK verifiers accept every token, and
+/// each one's decoded claims mean what the spec means for every field that SDK models.
+#[test]
+fn roomkey_tokens_verify_in_every_sdk() {
+    let specs = load_specs();
+    let now = now_unix();
+    let key = key();
+    let tokens: Vec<(String, String)> = specs
+        .iter()
+        .map(|s| (s.id.clone(), s.roomkey_token(now, &key)))
+        .collect();
+    let node = script_verify(Sdk::Node, &tokens);
+    let python = script_verify(Sdk::Python, &tokens);
+    let rust = lk::TokenVerifier::with_api_key(API_KEY, API_SECRET);
+
+    let mut problems = Vec::new();
+    let mut python_reads_data_true = BTreeSet::new();
+    for ((spec, (_, token)), (node, python)) in
+        specs.iter().zip(&tokens).zip(node.into_iter().zip(python))
+    {
+        let ours = verifier()
+            .verify_at(token, now)
+            .unwrap_or_else(|e| panic!("{}: roomkey rejects its own token: {e}", spec.id));
+        let payload: Value = serde_json::from_str(ours.payload()).expect("payload JSON");
+        let meaning = |sdk| expected_decoded_meaning(sdk, &ours.claims);
+
+        // Node: TokenVerifier returns the raw payload, which must be ours exactly.
+        match node {
+            Ok(got) if got == payload => {}
+            Ok(got) => problems.push(format!(
+                "{}: Node's payload differs from roomkey's:\n{got}\n{payload}",
+                spec.id
+            )),
+            Err(e) => problems.push(format!("{}: Node TokenVerifier rejects it: {e}", spec.id)),
+        }
+
+        // Python: its Claims dataclass, read with Python's own defaults.
+        match python {
+            Ok(got) => {
+                let mut expected = meaning(Sdk::Python);
+                // Documented (spec §4 "Reading the tri-state fields"): Python's decoder fills an
+                // absent canPublishData with True, where the server uses canPublish.
+                let video = ours.claims.video.clone().unwrap_or_default();
+                if video.can_publish_data.is_none() {
+                    if expected["video.canPublishData"] == false {
+                        python_reads_data_true.insert(spec.id.clone());
+                    }
+                    expected.insert("video.canPublishData".into(), json!(true));
+                }
+                let diff = meaning_diff(&expected, &python_meaning(&got));
+                if !diff.is_empty() {
+                    problems.push(format!(
+                        "{}: Python reads a different meaning:\n  {}\n  python claims: {got}",
+                        spec.id,
+                        diff.join("\n  ")
+                    ));
+                }
+            }
+            Err(e) => problems.push(format!("{}: Python TokenVerifier rejects it: {e}", spec.id)),
+        }
+
+        // Rust: livekit_api::access_token::TokenVerifier, read through its getters.
+        match rust.verify(token) {
+            Ok(got) => {
+                let diff = meaning_diff(&meaning(Sdk::Rust), &rust_sdk_meaning(&got));
+                if !diff.is_empty() {
+                    problems.push(format!(
+                        "{}: the Rust SDK reads a different meaning:\n  {}",
+                        spec.id,
+                        diff.join("\n  ")
+                    ));
+                }
+                if got.iss != API_KEY
+                    || Some(i64::try_from(got.exp).expect("exp")) != ours.claims.exp
+                    || Some(i64::try_from(got.nbf).expect("nbf")) != ours.claims.nbf
+                {
+                    problems.push(format!("{}: the Rust SDK reads other iss/exp/nbf", spec.id));
+                }
+            }
+            Err(e) => problems.push(format!(
+                "{}: the Rust SDK's TokenVerifier rejects it: {e}",
+                spec.id
+            )),
+        }
+    }
+    fail_if_any("roomkey tokens in the SDK verifiers", &problems);
+
+    // The documented Python decode hazard, asserted rather than hidden: exactly the specs with
+    // canPublish false and canPublishData unset are read by Python as "may publish data".
+    assert_eq!(python_reads_data_true, python_hazard_specs(&specs));
+    assert!(python_reads_data_true.contains("spec12-alice-viewer"));
+}
+
+/// A token signed with the wrong secret, an expired one and a not-yet-valid one are rejected
+/// by all three SDK verifiers (and by roomkey), for the right reason; a good one is accepted.
+#[test]
+fn sdk_verifiers_reject_wrong_secret_and_expired() {
+    let specs = load_specs();
+    let spec = specs
+        .iter()
+        .find(|s| s.id == "spec12-alice-viewer")
+        .expect("spec12 spec");
+    let now = now_unix();
+    let wrong = KeyPair::new(API_KEY, &ApiSecret::new(WRONG_SECRET)).expect("key");
+    let hour = spec.with_ttl(3600);
+    let cases: Vec<(&str, String)> = vec![
+        ("good", spec.roomkey_token(now, &key())),
+        ("wrong-secret", spec.roomkey_token(now, &wrong)),
+        ("expired", hour.roomkey_token(now - 7200, &key())),
+        ("not-yet-valid", hour.roomkey_token(now + 3600, &key())),
+    ];
+    let tokens: Vec<(String, String)> = cases
+        .iter()
+        .map(|(id, t)| ((*id).to_owned(), t.clone()))
+        .collect();
+    let node = script_verify(Sdk::Node, &tokens);
+    let python = script_verify(Sdk::Python, &tokens);
+    let rust = lk::TokenVerifier::with_api_key(API_KEY, API_SECRET);
+
+    // (case, roomkey error, Node error code, Python exception, jsonwebtoken error kind)
+    type Want = Option<&'static str>;
+    let expect: [(&str, Want, Want, Want, Want); 4] = [
+        ("good", None, None, None, None),
+        (
+            "wrong-secret",
+            Some("BadSignature"),
+            Some("ERR_JWS_SIGNATURE_VERIFICATION_FAILED"),
+            Some("InvalidSignatureError"),
+            Some("InvalidSignature"),
+        ),
+        (
+            "expired",
+            Some("Expired"),
+            Some("ERR_JWT_EXPIRED"),
+            Some("ExpiredSignatureError"),
+            Some("ExpiredSignature"),
+        ),
+        (
+            "not-yet-valid",
+            Some("NotYetValid"),
+            Some("ERR_JWT_CLAIM_VALIDATION_FAILED"),
+            Some("ImmatureSignatureError"),
+            Some("ImmatureSignature"),
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (i, (case, rk, node_err, py_err, rust_err)) in expect.iter().enumerate() {
+        let token = &cases[i].1;
+        let check =
+            |who: &str, result: Result<(), String>, want: &Option<&str>| match (result, want) {
+                (Ok(()), None) => None,
+                (Err(e), Some(w)) if e.contains(w) => None,
+                (Ok(()), Some(w)) => Some(format!("{case}: {who} accepts it (wanted {w})")),
+                (Err(e), want) => Some(format!("{case}: {who} says {e:?}, wanted {want:?}")),
+            };
+        let roomkey = verifier()
+            .verify_at(token, now)
+            .map(|_| ())
+            .map_err(|e: VerifyError| format!("{e:?}"));
+        let rust_result = rust.verify(token).map(|_| ()).map_err(|e| match e {
+            lk::AccessTokenError::Encoding(e) => format!("{:?}", e.kind()),
+            other => format!("{other:?}"),
+        });
+        problems.extend(
+            [
+                check("roomkey", roomkey, rk),
+                check("Node", node[i].clone().map(|_| ()), node_err),
+                check("Python", python[i].clone().map(|_| ()), py_err),
+                check("Rust SDK", rust_result, rust_err),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+    }
+    fail_if_any("negative interop", &problems);
+}
+
+/// The mint scripts drive the SDKs faithfully, clock pinning included: for the spec §12 input
+/// they reproduce the spec's Node and Python tokens byte for byte.
+#[test]
+fn mint_scripts_reproduce_the_spec_section_12_tokens() {
+    // Written as text: Node keeps the caller's key order, as in the spec's
+    // `addGrant({roomJoin:true, room:'standup', canPublish:false})`.
+    let input = r#"{"apiKey":"APIexample","apiSecret":"example-secret-0123456789abcdefghij","now":1700000000,
+        "specs":[{"id":"spec12","ttl":21600,"claims":{"sub":"alice","name":"Alice",
+        "video":{"roomJoin":true,"room":"standup","canPublish":false}}}]}"#;
+    let expected = [
+        (
+            Sdk::Node,
+            "eyJhbGciOiJIUzI1NiJ9.eyJuYW1lIjoiQWxpY2UiLCJ2aWRlbyI6eyJyb29tSm9pbiI6dHJ1ZSwicm9vbSI6InN0YW5kdXAiLCJjYW5QdWJsaXNoIjpmYWxzZX0sImlzcyI6IkFQSWV4YW1wbGUiLCJleHAiOjE3MDAwMjE2MDAsIm5iZiI6MTcwMDAwMDAwMCwic3ViIjoiYWxpY2UifQ.3kk7FMJem3quqcjYqPsU6Ny80YA3BlYGIK0dhJFF74o",
+        ),
+        (
+            Sdk::Python,
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJuYW1lIjoiQWxpY2UiLCJ2aWRlbyI6eyJyb29tSm9pbiI6dHJ1ZSwicm9vbSI6InN0YW5kdXAiLCJjYW5QdWJsaXNoIjpmYWxzZSwiY2FuU3Vic2NyaWJlIjp0cnVlLCJjYW5QdWJsaXNoRGF0YSI6dHJ1ZX0sInN1YiI6ImFsaWNlIiwiaXNzIjoiQVBJZXhhbXBsZSIsIm5iZiI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDIxNjAwfQ.rBNEvvCuGhUFeoja9qzRLntxgOVcmf9PuOpKYeaLgVE",
+        ),
+    ];
+    for (sdk, token) in expected {
+        let (program, mint, _) = script_sdk(sdk);
+        let out = run_json_text(&program, mint, input.to_owned());
+        assert_eq!(
+            out[0]["token"],
+            token,
+            "{} mint of the spec §12 input",
+            sdk.name()
+        );
+        assert_eq!(out[0]["unsupported"], json!([]));
+    }
+}
+
+/// The Node SDK mints every spec (what it can express); roomkey verifies each token and decodes
+/// exactly the claims roomkey itself signs for that input, less `iat`/`identity` and what Node
+/// cannot express, with roomConfig's default values normalised.
+#[test]
+fn node_minted_tokens_decode_like_roomkey_mints() {
+    let specs = load_specs();
+    let now = now_unix();
+    let minted = script_mint(Sdk::Node, &specs, Some(now));
+    let mut problems = Vec::new();
+    for (spec, m) in specs.iter().zip(&minted) {
+        let want_unsupported = expected_unsupported(Sdk::Node, spec);
+        let mut got_unsupported = m.unsupported.clone();
+        got_unsupported.sort();
+        if got_unsupported != want_unsupported {
+            problems.push(format!(
+                "{}: mint.mjs says Node cannot express {got_unsupported:?}, expected {want_unsupported:?}",
+                m.id
+            ));
+        }
+        let ttl = i64::try_from(spec.ttl).expect("ttl");
+        let expected = expected_minted_claims(Sdk::Node, spec, now, now + ttl);
+        let payload = payload_json(&m.token);
+        if payload.get("iat").is_some() || payload.get("identity").is_some() {
+            problems.push(format!("{}: Node wrote iat or identity: {payload}", m.id));
+        }
+        if let Err(e) = check_minted(Sdk::Node, spec, &m.token, now, &expected) {
+            problems.push(e);
+        }
+        // The same input means the same to the server, whoever minted it (nothing Node can
+        // express is read differently).
+        if let Ok(v) = verifier().verify_at(&m.token, now) {
+            let mut ours = server_meaning(&spec.roomkey_builder().claims_at(API_KEY, now));
+            let mut theirs = server_meaning(&v.claims);
+            for path in Sdk::Node.cannot_mint() {
+                let prefix = format!("{path}.");
+                ours.retain(|k, _| k != path && !k.starts_with(&prefix));
+                theirs.retain(|k, _| k != path && !k.starts_with(&prefix));
+            }
+            let diff = meaning_diff(&ours, &theirs);
+            if !diff.is_empty() {
+                problems.push(format!(
+                    "{}: Node's token means something else:\n  {}",
+                    m.id,
+                    diff.join("\n  ")
+                ));
+            }
+        }
+    }
+    fail_if_any("Node-minted tokens", &problems);
+}
+
+/// The Python SDK mints every spec; roomkey verifies each token and decodes the expected
+/// claims. The documented canPublishData hazard is asserted explicitly.
+#[test]
+fn python_minted_tokens_decode_to_expected_claims() {
+    let specs = load_specs();
+    let now = now_unix();
+    let minted = script_mint(Sdk::Python, &specs, Some(now));
+    let mut problems = Vec::new();
+    let mut data_permission_differs = BTreeSet::new();
+    for (spec, m) in specs.iter().zip(&minted) {
+        let want_unsupported = expected_unsupported(Sdk::Python, spec);
+        let mut got_unsupported = m.unsupported.clone();
+        got_unsupported.sort();
+        if got_unsupported != want_unsupported {
+            problems.push(format!(
+                "{}: mint.py says Python cannot express {got_unsupported:?}, expected {want_unsupported:?}",
+                m.id
+            ));
+        }
+        let ttl = i64::try_from(spec.ttl).expect("ttl");
+        let expected = expected_minted_claims(Sdk::Python, spec, now, now + ttl);
+        // Python always writes `sub`, "" when there is no identity (spec §2).
+        if payload_json(&m.token).get("sub").is_none() {
+            problems.push(format!("{}: Python wrote no sub", m.id));
+        }
+        match check_minted(Sdk::Python, spec, &m.token, now, &expected) {
+            Ok(got) => {
+                let ours = spec.claims();
+                if let (Some(a), Some(b)) = (&ours.video, &got.video) {
+                    if a.effective_can_publish_data() != b.effective_can_publish_data() {
+                        data_permission_differs.insert(spec.id.clone());
+                        assert!(!a.effective_can_publish_data() && b.effective_can_publish_data());
+                    }
+                    // Every other effective permission is the same.
+                    assert_eq!(
+                        a.effective_can_publish(),
+                        b.effective_can_publish(),
+                        "{}",
+                        spec.id
+                    );
+                    assert_eq!(
+                        a.effective_can_subscribe(),
+                        b.effective_can_subscribe(),
+                        "{}",
+                        spec.id
+                    );
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    fail_if_any("Python-minted tokens", &problems);
+    // Spec §4 "Semantic hazard": for canPublish=false with canPublishData unset, Python writes
+    // canPublishData:true, so its participant may publish data where roomkey's (and Go's,
+    // Node's, Rust 0.10's) may not.
+    assert_eq!(data_permission_differs, python_hazard_specs(&specs));
+    assert!(data_permission_differs.contains("spec12-alice-viewer"));
+}
+
+/// The Rust SDK (`livekit-api` 0.10.0) mints every spec with its builder; roomkey verifies each
+/// token and decodes the expected claims. livekit-token 0.3.0 made the tri-state permissions
+/// `Option<bool>`, so the §4 hazard of Rust 0.6 is gone: asserted by exact equality.
+#[test]
+fn rust_sdk_minted_tokens_decode_to_expected_claims() {
+    let specs = load_specs();
+    let mut problems = Vec::new();
+    for spec in &specs {
+        let before = now_unix();
+        let (token, unsupported) = rust_sdk_mint(spec);
+        let after = now_unix();
+        let want_unsupported = expected_unsupported(Sdk::Rust, spec);
+        if unsupported != want_unsupported {
+            problems.push(format!(
+                "{}: the Rust SDK cannot express {unsupported:?}, expected {want_unsupported:?}",
+                spec.id
+            ));
+        }
+        let payload = payload_json(&token);
+        let nbf = payload["nbf"].as_i64().expect("nbf");
+        let exp = payload["exp"].as_i64().expect("exp");
+        let ttl = i64::try_from(spec.ttl).expect("ttl");
+        // with_api_key reads the clock for nbf, with_ttl again for exp.
+        if !(before..=after).contains(&nbf) || !(nbf + ttl..=after + ttl).contains(&exp) {
+            problems.push(format!(
+                "{}: nbf {nbf} / exp {exp} not around {before}..{after} + {ttl}",
+                spec.id
+            ));
+            continue;
+        }
+        let expected = expected_minted_claims(Sdk::Rust, spec, nbf, exp);
+        if let Err(e) = check_minted(Sdk::Rust, spec, &token, after, &expected) {
+            problems.push(e);
+        }
+    }
+    fail_if_any("Rust-SDK-minted tokens", &problems);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Committed vectors
+// ---------------------------------------------------------------------------------------------
+
+fn vector_file() -> PathBuf {
+    repo_root().join(VECTOR_FILE)
+}
+
+/// Mints the vector specs with every SDK at the fixed times, checks each token in roomkey, and
+/// returns the vector file's JSON.
+fn generate_vectors(specs: &[Spec]) -> Value {
+    let ttl = u64::try_from(VECTOR_EXP - VECTOR_NBF).expect("ttl");
+    let chosen: Vec<Spec> = VECTOR_SPECS
+        .iter()
+        .map(|id| {
+            specs
+                .iter()
+                .find(|s| s.id == *id)
+                .unwrap_or_else(|| panic!("vector spec {id}"))
+                .with_ttl(ttl)
+        })
+        .collect();
+    let mut vectors = Vec::new();
+    let mut problems = Vec::new();
+    for sdk in Sdk::ALL {
+        let minted: Vec<(String, Vec<String>)> = match sdk {
+            Sdk::Node | Sdk::Python => script_mint(sdk, &chosen, Some(VECTOR_NBF))
+                .into_iter()
+                .map(|m| (m.token, m.unsupported))
+                .collect(),
+            Sdk::Rust => chosen
+                .iter()
+                .map(|s| rust_sdk_mint_at(s, VECTOR_NBF, VECTOR_EXP))
+                .collect(),
+        };
+        for (spec, (token, mut unsupported)) in chosen.iter().zip(minted) {
+            unsupported.sort();
+            let expected = expected_minted_claims(sdk, spec, VECTOR_NBF, VECTOR_EXP);
+            match check_minted(sdk, spec, &token, VECTOR_VERIFY_AT, &expected) {
+                Ok(claims) => vectors.push(json!({
+                    "sdk": sdk.name(),
+                    "spec": spec.id,
+                    "token": token,
+                    "unsupported": unsupported,
+                    "claims": claims,
+                })),
+                Err(e) => problems.push(e),
+            }
+        }
+    }
+    fail_if_any("vector generation", &problems);
+    json!({
+        "about": "LiveKit access tokens minted by the official SDKs at fixed times, for roomkey-token's tests (tests/sdk_vectors.rs). `claims` is what roomkey's Verifier must decode (roomkey's Claims serialization). `unsupported` lists spec claims the SDK cannot express, left out of its token. The specs are interop/specs.json.",
+        "generator": "interop/gen-vectors.sh (ROOMKEY_REGEN_VECTORS=1 cargo test -p roomkey-interop --test sdk committed_vectors)",
+        "sdks": {
+            "node": Sdk::Node.package(),
+            "python": Sdk::Python.package(),
+            "rust": Sdk::Rust.package(),
+        },
+        "rustNote": "livekit-token has no clock injection: its builder mints the token, and the SDK's own Claims are re-signed at the fixed times exactly as AccessToken::to_jwt signs (jsonwebtoken::encode, Header::new(HS256)).",
+        "apiKey": API_KEY,
+        "apiSecret": API_SECRET,
+        "nbf": VECTOR_NBF,
+        "exp": VECTOR_EXP,
+        "verifyAt": VECTOR_VERIFY_AT,
+        "vectors": vectors,
+    })
+}
+
+/// The committed vectors are what the pinned SDKs mint today (byte for byte for Node; Python
+/// and Rust write map entries in random order, so their payloads are compared as JSON). With
+/// `ROOMKEY_REGEN_VECTORS=1` the file is rewritten instead.
+#[test]
+fn committed_vectors_match_the_pinned_sdks() {
+    let specs = load_specs();
+    let fresh = generate_vectors(&specs);
+    let path = vector_file();
+    if std::env::var_os("ROOMKEY_REGEN_VECTORS").is_some_and(|v| v == "1") {
+        let mut text = serde_json::to_string_pretty(&fresh).expect("vectors serialize");
+        text.push('\n');
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write vectors");
+        eprintln!(
+            "wrote {} vectors to {}",
+            fresh["vectors"].as_array().map_or(0, Vec::len),
+            path.display()
+        );
+        return;
+    }
+    let hint = "run `interop/gen-vectors.sh` to regenerate them";
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}; {hint}", path.display()));
+    let committed: Value = serde_json::from_str(&text).expect("vector file is JSON");
+    for field in ["sdks", "apiKey", "apiSecret", "nbf", "exp", "verifyAt"] {
+        assert_eq!(
+            committed[field], fresh[field],
+            "vector file field {field} is stale; {hint}"
+        );
+    }
+    let committed = committed["vectors"].as_array().expect("vectors");
+    let fresh = fresh["vectors"].as_array().expect("vectors");
+    assert_eq!(committed.len(), fresh.len(), "number of vectors; {hint}");
+    assert!(fresh.len() >= 20);
+    let mut problems = Vec::new();
+    for (c, f) in committed.iter().zip(fresh) {
+        let what = format!("{} {}", f["sdk"], f["spec"]);
+        for field in ["sdk", "spec", "unsupported", "claims"] {
+            if c[field] != f[field] {
+                problems.push(format!(
+                    "{what}: {field} differs:\ncommitted {}\nnow       {}",
+                    c[field], f[field]
+                ));
+            }
+        }
+        let (ct, ft) = (
+            c["token"].as_str().unwrap_or(""),
+            f["token"].as_str().unwrap_or(""),
+        );
+        // Node's output is deterministic. Python (protobuf maps in MessageToDict) and Rust
+        // (HashMap) write map entries in an order that changes from run to run, so for them the
+        // header and the payload's JSON are compared, and the signature is checked by roomkey.
+        let same = if f["sdk"] == "node" {
+            ct == ft
+        } else {
+            ct.split('.').next() == ft.split('.').next() && payload_json(ct) == payload_json(ft)
+        };
+        if !same {
+            problems.push(format!(
+                "{what}: token differs:\ncommitted {ct}\nnow       {ft}"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        problems.push(hint.to_owned());
+    }
+    fail_if_any("committed vectors are stale", &problems);
+}
