@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::de::nullable;
+use crate::de::{nullable, object};
 use crate::grants::{
     AgentEndpointGrant, AgentGrant, AgentThreadGrant, InferenceGrant, KindDetail,
     ObservabilityGrant, ParticipantKind, SipGrant, VideoGrant,
@@ -77,28 +77,60 @@ pub struct Claims {
     )]
     pub kind_details: Vec<KindDetail>,
     /// The video grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub video: Option<VideoGrant>,
     /// The SIP grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sip: Option<SipGrant>,
     /// The agent grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub agent: Option<AgentGrant>,
     /// The inference grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub inference: Option<InferenceGrant>,
     /// The observability grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub observability: Option<ObservabilityGrant>,
     /// The agent endpoint grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub agent_endpoint: Option<AgentEndpointGrant>,
     /// The agent thread grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub agent_thread: Option<AgentThreadGrant>,
     /// Room configuration applied if this join creates the room.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub room_config: Option<RoomConfiguration>,
     /// Named room configuration (preset) on the server.
     #[serde(

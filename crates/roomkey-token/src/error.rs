@@ -114,6 +114,17 @@ pub enum MintError {
     /// `roomConfig.egress` is not a JSON object.
     #[error("roomConfig.egress must be a JSON object (LiveKit's RoomEgress)")]
     EgressNotObject,
+    /// The encoded token would be longer than verifiers accept (JSON escaping can make
+    /// metadata within the server's limits several times longer).
+    #[error(
+        "the token would be {len} bytes long, over the {max}-byte cap that verifiers (and HTTP servers) accept; shorten the metadata or attributes"
+    )]
+    TokenTooLarge {
+        /// The encoded length.
+        len: usize,
+        /// The cap ([`DEFAULT_MAX_TOKEN_LEN`](crate::DEFAULT_MAX_TOKEN_LEN)).
+        max: usize,
+    },
     /// The TTL is zero or too large to represent.
     #[error("the TTL must be between 1 second and 100 years, got {seconds} s")]
     InvalidTtl {
@@ -151,7 +162,8 @@ impl fmt::Display for Part {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// The input is empty (after trimming surrounding white space).
+    /// The input is the empty string. (Nothing is trimmed: white space around a token is a
+    /// malformed token; callers that read tokens from text trim it themselves.)
     #[error("the token is empty")]
     Empty,
     /// The token is longer than [`VerifyOptions::max_token_len`](crate::VerifyOptions).

@@ -46,9 +46,14 @@ impl MacKey {
     }
 }
 
+/// Length of the token [`sign`] makes for a payload of `payload_len` bytes.
+pub(crate) fn signed_len(payload_len: usize) -> usize {
+    HEADER_B64.len() + 1 + (payload_len * 4).div_ceil(3) + 1 + SHA256_TAG_B64_LEN
+}
+
 /// Signs a serialized claims object: `b64(header).b64(payload).b64(tag)`.
 pub(crate) fn sign(key: &MacKey, payload: &[u8]) -> String {
-    let mut out = String::with_capacity(HEADER_B64.len() + payload.len() * 4 / 3 + 4 + 1 + 43);
+    let mut out = String::with_capacity(signed_len(payload.len()));
     out.push_str(HEADER_B64);
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut out);
@@ -62,18 +67,22 @@ pub(crate) fn sign(key: &MacKey, payload: &[u8]) -> String {
 pub(crate) struct Unverified<'a> {
     signing_input: &'a str,
     tag: [u8; TAG_LEN],
-    tag_len: usize,
-    pub(crate) payload: Vec<u8>,
+    /// Whether the signature decoded to exactly one HMAC-SHA256 tag.
+    tag_is_sha256: bool,
+    /// The payload JSON, checked to be UTF-8.
+    pub(crate) payload: String,
 }
 
 impl Unverified<'_> {
-    /// Checks the MAC with the given key, in constant time.
+    /// Checks the MAC with the given key, in constant time. A signature of another length (a
+    /// truncated tag, or an HS384/HS512-sized one) never matches.
     pub(crate) fn mac_matches(&self, key: &MacKey) -> bool {
-        self.tag_len == TAG_LEN && key.verify(self.signing_input.as_bytes(), &self.tag)
+        self.tag_is_sha256 && key.verify(self.signing_input.as_bytes(), &self.tag)
     }
 }
 
-/// Splits and decodes a compact JWS, and checks its header says HS256.
+/// Splits and decodes a compact JWS, and checks its header says HS256. Every segment must be
+/// canonical unpadded base64url; the signature's length is not judged here but by the MAC check.
 pub(crate) fn decode(token: &str, max_len: usize) -> Result<Unverified<'_>, VerifyError> {
     if token.is_empty() {
         return Err(VerifyError::Empty);
@@ -101,29 +110,41 @@ pub(crate) fn decode(token: &str, max_len: usize) -> Result<Unverified<'_>, Veri
         .map_err(|_| VerifyError::Base64 {
             part: Part::Payload,
         })?;
+    let payload = String::from_utf8(payload).map_err(|_| VerifyError::ClaimsJson {
+        detail: "the claims are not valid UTF-8".into(),
+    })?;
 
-    // A valid tag is 43 characters; decode into a slightly larger buffer so that a longer (but
-    // well-formed) signature is reported as a bad signature rather than a base64 error.
-    let mut buf = [0u8; TAG_LEN + 3];
-    if signature.len() > 48 {
-        return Err(VerifyError::BadSignature);
-    }
-    let tag_len = URL_SAFE_NO_PAD
-        .decode_slice(signature, &mut buf)
-        .map_err(|_| VerifyError::Base64 {
-            part: Part::Signature,
-        })?;
     let mut tag = [0u8; TAG_LEN];
-    let n = tag_len.min(TAG_LEN);
-    tag[..n].copy_from_slice(&buf[..n]);
+    let tag_is_sha256 = if signature.len() == SHA256_TAG_B64_LEN {
+        // 43 characters carry 32 bytes; the engine wants room for its 33-byte estimate.
+        let mut buf = [0u8; TAG_LEN + 1];
+        let n = URL_SAFE_NO_PAD
+            .decode_slice(signature, &mut buf)
+            .map_err(|_| VerifyError::Base64 {
+                part: Part::Signature,
+            })?;
+        tag.copy_from_slice(&buf[..TAG_LEN]);
+        n == TAG_LEN
+    } else {
+        // Another length cannot be our tag, but it must still be well-formed base64url.
+        URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| VerifyError::Base64 {
+                part: Part::Signature,
+            })?;
+        false
+    };
 
     Ok(Unverified {
         signing_input: &token[..second],
         tag,
-        tag_len,
+        tag_is_sha256,
         payload,
     })
 }
+
+/// Length of an unpadded base64url HMAC-SHA256 tag.
+const SHA256_TAG_B64_LEN: usize = 43;
 
 #[derive(Deserialize)]
 struct Header {
@@ -143,7 +164,11 @@ fn check_header(header_b64: &str) -> Result<(), VerifyError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| VerifyError::Base64 { part: Part::Header })?;
-    if !starts_with_brace(&bytes) {
+    // serde_json does not check the UTF-8 of members it skips, so check the whole header.
+    let text = std::str::from_utf8(&bytes).map_err(|_| VerifyError::HeaderJson {
+        detail: "the header is not valid UTF-8".into(),
+    })?;
+    if !starts_with_brace(text.as_bytes()) {
         return Err(VerifyError::HeaderJson {
             detail: "expected a JSON object".into(),
         });

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::de::{is_false, is_zero, nullable, proto_u32};
+use crate::de::{is_false, is_zero, nullable, object_value, objects, proto_u32};
 
 /// Settings used when a join creates the room (and agent dispatch).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -57,7 +57,11 @@ pub struct RoomConfiguration {
     )]
     pub metadata: String,
     /// Auto-egress (`RoomEgress`), as its protobuf-JSON object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "object_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub egress: Option<serde_json::Value>,
     /// Minimum playout delay, ms.
     #[serde(
@@ -86,7 +90,7 @@ pub struct RoomConfiguration {
     /// Agents to dispatch when the room is created.
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "objects",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub agents: Vec<RoomAgentDispatch>,

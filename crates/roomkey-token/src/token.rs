@@ -319,7 +319,15 @@ impl AccessToken {
     /// A [`MintError`] if the token would be invalid (see [`validate`](AccessToken::validate)).
     pub fn sign_at(&self, key: &KeyPair, now: i64) -> Result<String, MintError> {
         self.validate()?;
-        Ok(jws::sign(&key.mac, &self.payload_at(key.api_key(), now)))
+        let payload = self.payload_at(key.api_key(), now);
+        let len = jws::signed_len(payload.len());
+        if len > crate::DEFAULT_MAX_TOKEN_LEN {
+            return Err(MintError::TokenTooLarge {
+                len,
+                max: crate::DEFAULT_MAX_TOKEN_LEN,
+            });
+        }
+        Ok(jws::sign(&key.mac, &payload))
     }
 
     /// The claims exactly as [`sign_at`](AccessToken::sign_at) would sign them.
