@@ -89,12 +89,31 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .route("/", get(index))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        // The token endpoints time out on their own (to count it); this covers the others.
+        .layer(axum::middleware::from_fn_with_state(timeout, backstop_timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".into()).into_response()
+        }))
         // Outermost, so that every answer (errors and timeouts included) carries CORS headers.
         .layer(cors)
         .with_state(app)
+}
+
+/// Extra time the router-wide timeout allows over the token endpoints' own.
+const BACKSTOP: Duration = Duration::from_secs(1);
+
+async fn backstop_timeout(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(timeout + BACKSTOP, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -106,9 +125,14 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        // Not CORS-safelisted: without this a browser client cannot read when to retry.
+        .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
         .allow_credentials(true)
         .max_age(Duration::from_secs(600))
 }
+
+/// How many keys a rate limiter holds before forgetting those that are back to a full burst.
+const LIMITER_KEYS_BEFORE_CLEANUP: usize = 10_000;
 
 /// Which endpoint a request came through (metric label).
 #[derive(Debug, Clone, Copy)]
@@ -219,7 +243,12 @@ async fn action_endpoint(State(app): State<Arc<App>>, request: Request) -> Respo
 async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
     let started = Instant::now();
     let mut profile_name = String::from("-");
-    let result = issue(app, endpoint, request, &mut profile_name).await;
+    let result = tokio::time::timeout(
+        app.config.request_timeout,
+        issue(app, endpoint, request, &mut profile_name),
+    )
+    .await
+    .unwrap_or(Err(ApiError::Timeout));
     app.metrics
         .latency
         .get_or_create(&metrics::Endpoint {
@@ -304,6 +333,13 @@ async fn issue(
     } else {
         &body
     };
+    // serde would read a JSON array positionally into the request's fields.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest {
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
     let request = match endpoint {
         Endpoint::Standard => {
             let r: StandardRequest = serde_json::from_slice(body).map_err(bad_json)?;
@@ -325,6 +361,17 @@ async fn issue(
         field: d.field,
         reason: d.reason,
     })?;
+    if decision.name.len() > roomkey_token::limits::MAX_IDENTITY_LEN {
+        // LiveKit's max_participant_name_length; roomkey-token does not check the name.
+        return Err(ApiError::BadRequest {
+            field: Some("participant_name".into()),
+            message: format!(
+                "participant_name is {} bytes, over the LiveKit server's limit of {}",
+                decision.name.len(),
+                roomkey_token::limits::MAX_IDENTITY_LEN
+            ),
+        });
+    }
     let token = build_token(profile, &decision);
     token.validate().map_err(mint_error)?;
     if decision.create_room {
@@ -388,6 +435,10 @@ fn limit<K: std::hash::Hash + Eq + Clone>(
     key: &K,
     scope: &'static str,
 ) -> Result<(), ApiError> {
+    // Keys of callers and addresses not seen for a while would otherwise pile up.
+    if limiter.len() > LIMITER_KEYS_BEFORE_CLEANUP {
+        limiter.retain_recent();
+    }
     limiter.check_key(key).map_err(|not_until| {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),
@@ -492,7 +543,12 @@ fn audit(caller: &Caller, profile: &str, d: &Decision, token: &AccessToken) {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let Some(client) = &app.rooms else {
+    // LiveKit matters only when a profile creates rooms first.
+    let client = app
+        .rooms
+        .as_ref()
+        .filter(|_| app.config.profiles.iter().any(|p| p.create_room));
+    let Some(client) = client else {
         return (StatusCode::OK, "ready\n").into_response();
     };
     match client

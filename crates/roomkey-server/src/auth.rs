@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::Mutex;
@@ -33,9 +33,9 @@ pub enum AuthError {
     Session(String),
 }
 
-/// Minimum time between two JWKS downloads for one issuer (an unknown `kid` does not trigger
-/// more than this).
-const JWKS_REFRESH_FLOOR: Duration = Duration::from_secs(10);
+/// Keys older than this are downloaded again on their next use, so a key the issuer has
+/// withdrawn stops being accepted (the old keys stay in use if the download fails).
+const JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
 
 struct JwksCache {
     keys: HashMap<String, (Algorithm, Arc<DecodingKey>)>,
@@ -182,7 +182,8 @@ impl Authenticator {
     }
 
     /// The key for `kid`, from the cache, or from a fresh JWKS download when the `kid` is new
-    /// (at most once per [`JWKS_REFRESH_FLOOR`]).
+    /// (at most once per the issuer's `jwks_min_refresh`, so a flood of unknown `kid`s does not
+    /// turn into a flood of downloads) or the cache is older than [`JWKS_MAX_AGE`].
     async fn key_for(
         &self,
         issuer: &OidcIssuer,
@@ -191,11 +192,14 @@ impl Authenticator {
         alg: Algorithm,
     ) -> Result<Arc<DecodingKey>, AuthError> {
         let mut cache = cache.lock().await;
-        if !cache.keys.contains_key(kid)
-            && cache
+        let stale = if cache.keys.contains_key(kid) {
+            cache.fetched.is_none_or(|t| t.elapsed() >= JWKS_MAX_AGE)
+        } else {
+            cache
                 .fetched
-                .is_none_or(|t| t.elapsed() >= JWKS_REFRESH_FLOOR)
-        {
+                .is_none_or(|t| t.elapsed() >= issuer.jwks_min_refresh)
+        };
+        if stale {
             cache.fetched = Some(Instant::now());
             match self.fetch_jwks(&issuer.jwks_url).await {
                 Ok(keys) => cache.keys = keys,
@@ -217,7 +221,11 @@ impl Authenticator {
         &self,
         url: &str,
     ) -> anyhow::Result<HashMap<String, (Algorithm, Arc<DecodingKey>)>> {
-        let set: JwkSet = self
+        #[derive(serde::Deserialize)]
+        struct RawSet {
+            keys: Vec<serde_json::Value>,
+        }
+        let set: RawSet = self
             .http
             .get(url)
             .send()
@@ -226,8 +234,23 @@ impl Authenticator {
             .json()
             .await?;
         let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+        // Key by key: one key this code cannot read (another type, an encryption key) must not
+        // make the others unusable.
+        for value in set.keys {
+            use jsonwebtoken::jwk::{
+                AlgorithmParameters, EllipticCurve, KeyAlgorithm, PublicKeyUse,
+            };
+            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
+                continue;
+            };
+            if jwk
+                .common
+                .public_key_use
+                .as_ref()
+                .is_some_and(|u| *u != PublicKeyUse::Signature)
+            {
+                continue;
+            }
             let alg = match &jwk.algorithm {
                 AlgorithmParameters::RSA(_) => Algorithm::RS256,
                 AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
@@ -235,7 +258,17 @@ impl Authenticator {
                 }
                 _ => continue,
             };
-            if let Ok(key) = DecodingKey::from_jwk(jwk) {
+            let declared = jwk.common.key_algorithm;
+            if declared.is_some_and(|a| {
+                !matches!(
+                    (a, alg),
+                    (KeyAlgorithm::RS256, Algorithm::RS256)
+                        | (KeyAlgorithm::ES256, Algorithm::ES256)
+                )
+            }) {
+                continue;
+            }
+            if let Ok(key) = DecodingKey::from_jwk(&jwk) {
                 keys.insert(
                     jwk.common.key_id.clone().unwrap_or_default(),
                     (alg, Arc::new(key)),

@@ -19,7 +19,8 @@ use crate::policy::{Glob, IdentityStrategy, Profile, RequestField};
 pub struct FileConfig {
     /// Address to listen on, e.g. "0.0.0.0:8080".
     pub listen: Option<Spanned<String>>,
-    /// LiveKit URL handed to clients as `server_url` (ws:// or wss://).
+    /// LiveKit URL handed to clients as `server_url` (ws:// or wss://); required here or in
+    /// `LIVEKIT_URL`.
     pub livekit_url: Option<Spanned<String>>,
     /// URL of the LiveKit server's RoomService, when rooms are created first (default: livekit_url).
     pub room_service_url: Option<Spanned<String>>,
@@ -95,6 +96,8 @@ pub struct OidcFile {
     pub profile: Spanned<String>,
     /// Clock leeway, e.g. "60s".
     pub leeway: Option<Spanned<String>>,
+    /// Least time between two JWKS downloads triggered by an unknown `kid` (default "10s").
+    pub jwks_min_refresh: Option<Spanned<String>>,
 }
 
 /// `[profile.NAME]`: what a caller may get.
@@ -122,7 +125,7 @@ pub struct ProfileFile {
     #[serde(default)]
     pub create_room: bool,
     /// LiveKit URL returned for this profile (default: the top-level livekit_url).
-    pub livekit_url: Option<String>,
+    pub livekit_url: Option<Spanned<String>>,
     /// The grants issued.
     #[serde(default)]
     pub grants: GrantsFile,
@@ -143,7 +146,7 @@ pub struct GrantsFile {
     pub can_publish_data: Option<bool>,
     /// video.canPublishSources.
     #[serde(default)]
-    pub can_publish_sources: Vec<String>,
+    pub can_publish_sources: Vec<Spanned<String>>,
     /// video.canUpdateOwnMetadata.
     pub can_update_own_metadata: Option<bool>,
     /// video.canSubscribeMetrics.
@@ -197,8 +200,7 @@ pub struct GrantsFile {
 }
 
 /// A configuration problem, pointing at the line it comes from.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[derive(Debug)]
 pub struct ConfigError {
     /// The file.
     pub file: String,
@@ -207,6 +209,18 @@ pub struct ConfigError {
     /// What is wrong.
     pub message: String,
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// How a caller authenticated.
 #[derive(Debug, Clone)]
@@ -238,6 +252,8 @@ pub struct OidcIssuer {
     pub profile: usize,
     /// Clock leeway.
     pub leeway: Duration,
+    /// Least time between two JWKS downloads.
+    pub jwks_min_refresh: Duration,
 }
 
 /// The checked, ready-to-run configuration.
@@ -310,6 +326,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEV_LIVEKIT_URL: &str = "ws://localhost:7880";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+const DEFAULT_JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
 
 struct Ctx<'a> {
     file: &'a str,
@@ -363,16 +380,22 @@ impl Config {
     /// The development configuration: loopback, the `devkey`/`secret` pair, no caller
     /// authentication, one permissive profile.
     pub fn dev(env: &EnvOverrides) -> Result<Config, ConfigError> {
-        let text = "[profile.dev]\nidentity = \"request\"\nfields = [\"participant_identity\", \"participant_name\", \"participant_metadata\", \"participant_attributes\", \"room_config.agents\", \"room_config.settings\"]\nagents = [\"*\"]\nrooms = [\"*\"]\nttl = \"15m\"\nmax_ttl = \"24h\"\n";
+        let text = format!(
+            "livekit_url = {DEV_LIVEKIT_URL:?}\n[profile.dev]\nidentity = \"request\"\nfields = [\"participant_identity\", \"participant_name\", \"participant_metadata\", \"participant_attributes\", \"room_config.agents\", \"room_config.settings\", \"ttl\"]\nagents = [\"*\"]\nrooms = [\"*\"]\nttl = \"15m\"\nmax_ttl = \"24h\"\n"
+        );
         let mut env = env.clone();
         if env.api_key.is_none() && env.api_secret.is_none() {
             env.api_key = Some("devkey".into());
             env.api_secret = Some("secret".into());
         }
-        let mut config = Config::parse("<dev defaults>", text, &env, None)?;
+        let mut config = Config::parse("<dev defaults>", &text, &env, None)?;
         config.dev = true;
         for profile in &mut config.profiles {
             profile.unrestricted_switches = true;
+        }
+        // The seed action's createRoomIfNotExists goes to the local LiveKit server.
+        if config.room_service_url.is_none() {
+            config.room_service_url = Some(config.livekit_url.clone());
         }
         if env.listen.is_none() {
             config.listen = parse_listen(DEFAULT_LISTEN).map_err(|message| ConfigError {
@@ -429,12 +452,27 @@ impl Config {
         };
 
         let livekit_url = match (&env.livekit_url, &raw.livekit_url) {
-            (Some(v), _) => v.clone(),
+            (Some(v), _) => {
+                check_ws_url(v).map_err(|m| ConfigError {
+                    file: "LIVEKIT_URL".into(),
+                    line: 0,
+                    message: m,
+                })?;
+                v.clone()
+            }
             (None, Some(v)) => {
                 check_ws_url(v.get_ref()).or_else(|m| ctx.err_at(v, m))?;
                 v.get_ref().clone()
             }
-            (None, None) => DEV_LIVEKIT_URL.to_owned(),
+            // Clients would be sent to a LiveKit server on their own machine: refuse rather than
+            // guess.
+            (None, None) => {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: 0,
+                    message: "livekit_url is required (the URL handed to clients as server_url); set it in the file or in LIVEKIT_URL".into(),
+                });
+            }
         };
 
         let key_name = env
@@ -466,7 +504,29 @@ impl Config {
                     .map_or(0, |k| line_of(text, k.span().start)),
                 message: e.to_string(),
             })?,
-            _ => {
+            (Some(_), None) => {
+                let line = raw
+                    .api_key
+                    .as_ref()
+                    .map_or(0, |k| line_of(text, k.span().start));
+                return Err(ConfigError {
+                    file: file.into(),
+                    line,
+                    message: "api_key has no secret: set api_secret_file (a file holding the secret) or LIVEKIT_API_SECRET".into(),
+                });
+            }
+            (None, Some(_)) => {
+                let line = raw
+                    .api_secret_file
+                    .as_ref()
+                    .map_or(0, |k| line_of(text, k.span().start));
+                return Err(ConfigError {
+                    file: file.into(),
+                    line,
+                    message: "the API secret has no key: set api_key or LIVEKIT_API_KEY".into(),
+                });
+            }
+            (None, None) => {
                 return Err(ConfigError {
                     file: file.into(),
                     line: 0,
@@ -476,7 +536,11 @@ impl Config {
         };
 
         let request_timeout = match &raw.request_timeout {
-            Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+            Some(v) => match parse_duration(v.get_ref()) {
+                Ok(d) if d.is_zero() => return ctx.err_at(v, "request_timeout must be positive"),
+                Ok(d) => d,
+                Err(m) => return ctx.err_at(v, m),
+            },
             None => DEFAULT_TIMEOUT,
         };
         let json_logs = match env
@@ -534,19 +598,32 @@ impl Config {
             let c = caller.get_ref();
             let hash =
                 parse_sha256(c.key_sha256.get_ref()).or_else(|m| ctx.err_at(&c.key_sha256, m))?;
-            if callers
-                .iter()
-                .any(|o: &StaticCaller| o.key_hash == hash || o.name == c.name)
-            {
+            if callers.iter().any(|o: &StaticCaller| o.key_hash == hash) {
+                return ctx.err_at(
+                    &c.key_sha256,
+                    format!("caller {:?} repeats another caller's key", c.name),
+                );
+            }
+            if callers.iter().any(|o: &StaticCaller| o.name == c.name) {
                 return ctx.err_at(
                     caller,
-                    format!("caller {:?} repeats another caller's name or key", c.name),
+                    format!("caller {:?} repeats another caller's name", c.name),
+                );
+            }
+            let profile = profile_index(&c.profile)?;
+            if profiles[profile].identity == IdentityStrategy::Subject {
+                return ctx.err_at(
+                    &c.profile,
+                    format!(
+                        "profile {:?} takes the identity from a session subject, which an API-key caller does not have; give it identity = \"request\" or \"generated\"",
+                        c.profile.get_ref()
+                    ),
                 );
             }
             callers.push(StaticCaller {
                 name: c.name.clone(),
                 key_hash: hash,
-                profile: profile_index(&c.profile)?,
+                profile,
                 admin: c.admin,
             });
         }
@@ -554,11 +631,7 @@ impl Config {
         for issuer in &raw.oidc {
             let o = issuer.get_ref();
             let jwks = o.jwks_url.get_ref();
-            if !(jwks.starts_with("https://")
-                || jwks.starts_with("http://127.")
-                || jwks.starts_with("http://localhost")
-                || jwks.starts_with("http://[::1]"))
-            {
+            if !(jwks.starts_with("https://") || is_loopback_http(jwks)) {
                 return ctx.err_at(
                     &o.jwks_url,
                     "jwks_url must be https:// (plain http only on loopback)",
@@ -568,14 +641,35 @@ impl Config {
                 Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
                 None => Duration::from_secs(60),
             };
+            let jwks_min_refresh = match &o.jwks_min_refresh {
+                Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+                None => DEFAULT_JWKS_MIN_REFRESH,
+            };
+            if oidc
+                .iter()
+                .any(|other: &OidcIssuer| other.issuer == o.issuer)
+            {
+                return ctx.err_at(issuer, format!("issuer {:?} is configured twice", o.issuer));
+            }
+            let profile = profile_index(&o.profile)?;
+            if profiles[profile].identity == IdentityStrategy::Request {
+                return ctx.err_at(
+                    &o.profile,
+                    format!(
+                        "profile {:?} takes the identity from the request; session callers get theirs from the verified token, so give it identity = \"subject\"",
+                        o.profile.get_ref()
+                    ),
+                );
+            }
             oidc.push(OidcIssuer {
                 issuer: o.issuer.clone(),
                 jwks_url: jwks.clone(),
                 audience: o.audience.clone(),
                 identity_claim: o.identity_claim.clone().unwrap_or_else(|| "sub".into()),
                 name_claim: o.name_claim.clone(),
-                profile: profile_index(&o.profile)?,
+                profile,
                 leeway,
+                jwks_min_refresh,
             });
         }
 
@@ -628,6 +722,26 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     s.parse().map_err(|_| {
         format!("listen address {s:?} is not ADDR:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)")
     })
+}
+
+/// Whether `url` is plain `http://` to a loopback host (127.0.0.0/8, ::1 or localhost).
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn check_ws_url(s: &str) -> Result<(), String> {
@@ -771,7 +885,12 @@ fn check_profile(
         None => ttl,
     };
     if ttl.is_zero() || ttl > max_ttl {
-        let span = p.ttl.as_ref().map_or(0..0, Spanned::span);
+        // Point at the ttl when it is written, else at the max_ttl that it exceeds.
+        let span = p
+            .ttl
+            .as_ref()
+            .or(p.max_ttl.as_ref())
+            .map_or(0..0, Spanned::span);
         return ctx.err(
             span,
             format!(
@@ -782,11 +901,18 @@ fn check_profile(
     }
     let mut sources = Vec::new();
     for s in &p.grants.can_publish_sources {
-        match s.parse::<TrackSource>() {
+        match s.get_ref().parse::<TrackSource>() {
             Ok(src) => sources.push(src),
-            Err(e) => return ctx.err_at_profile(name, e.to_string()),
+            Err(e) => return ctx.err_at(s, e.to_string()),
         }
     }
+    let livekit_url = match &p.livekit_url {
+        Some(v) => {
+            check_ws_url(v.get_ref()).or_else(|m| ctx.err_at(v, m))?;
+            v.get_ref().clone()
+        }
+        None => default_url.to_owned(),
+    };
     Ok(Profile {
         name: name.to_owned(),
         rooms,
@@ -797,20 +923,9 @@ fn check_profile(
         ttl,
         max_ttl,
         create_room: p.create_room,
-        livekit_url: p
-            .livekit_url
-            .clone()
-            .unwrap_or_else(|| default_url.to_owned()),
+        livekit_url,
         grants: p.grants.clone(),
         sources,
         unrestricted_switches: false,
     })
-}
-
-impl Ctx<'_> {
-    fn err_at_profile<T>(&self, name: &str, message: String) -> Result<T, ConfigError> {
-        let needle = format!("[profile.{name}.grants]");
-        let offset = self.text.find(&needle).unwrap_or(0);
-        self.err(offset..offset, message)
-    }
 }

@@ -42,6 +42,12 @@ pub enum ApiError {
         /// "caller" or "ip".
         scope: &'static str,
     },
+    /// 503: the request took longer than the configured per-request timeout.
+    Timeout,
+    /// 404: no such endpoint.
+    NotFound,
+    /// 405: the endpoint does not take this method.
+    MethodNotAllowed,
     /// 502/503/504: LiveKit's RoomService failed.
     Upstream(roomkey_rooms::RoomError),
     /// 500: a bug or a misconfiguration; details are logged, not returned.
@@ -59,6 +65,9 @@ impl ApiError {
             ApiError::TooLarge { .. } => "too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Timeout => "timeout",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Upstream(_) => "livekit_unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -72,6 +81,9 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Upstream(roomkey_rooms::RoomError::Timeout { .. }) => {
                 StatusCode::GATEWAY_TIMEOUT
             }
@@ -103,6 +115,14 @@ impl IntoResponse for ApiError {
                 format!("too many requests from this {scope}; retry in {retry_after} s"),
                 None,
             ),
+            ApiError::Timeout => (
+                "the request took too long to answer; try again".to_owned(),
+                None,
+            ),
+            ApiError::NotFound => ("no such endpoint".to_owned(), None),
+            ApiError::MethodNotAllowed => {
+                ("this endpoint does not take this method".to_owned(), None)
+            }
             ApiError::Upstream(e) => {
                 tracing::warn!(error = %e, "RoomService call failed");
                 (

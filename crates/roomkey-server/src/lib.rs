@@ -14,7 +14,7 @@ mod error;
 mod metrics;
 pub mod policy;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -22,7 +22,9 @@ pub use app::{App, SUMMARY, router};
 pub use config::{Config, ConfigError, EnvOverrides};
 pub use error::ApiError;
 
-/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections
+/// and finishes the requests in flight, waiting at most the request timeout plus
+/// [`SHUTDOWN_GRACE`] for them.
 ///
 /// # Errors
 /// An I/O error from the listener.
@@ -31,11 +33,36 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let grace = app.config().request_timeout + SHUTDOWN_GRACE;
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled_tx.send(());
+    };
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let server = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await
+        .into_future();
+    // A connection that never finishes its request (or an idle one the client keeps open)
+    // must not hold the process forever.
+    let deadline = async move {
+        if signalled_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!("requests still in flight after {} s; closing them", grace.as_secs());
+            Ok(())
+        }
+    }
 }
+
+/// Time allowed, beyond the request timeout, for requests in flight at shutdown.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {

@@ -29,6 +29,11 @@ impl Glob {
         if pattern.len() > 256 {
             return Err("patterns are limited to 256 bytes (room names are too)".into());
         }
+        if let Some(c) = pattern.chars().find(|c| matches!(c, '[' | ']' | '{' | '}')) {
+            return Err(format!(
+                "pattern {pattern:?} uses {c:?}: only * (any run of characters) and ? (one character) are wildcards; list alternatives as separate patterns"
+            ));
+        }
         Ok(Glob(pattern.to_owned()))
     }
 
@@ -62,7 +67,8 @@ impl Glob {
 pub enum IdentityStrategy {
     /// The authenticated subject (OIDC `sub` or the configured claim).
     Subject,
-    /// The request's `participant_identity` (generated when absent).
+    /// The request's `participant_identity` when the profile lists it in `fields` (generated
+    /// when absent).
     Request,
     /// Always a fresh generated identity.
     Generated,
@@ -288,7 +294,16 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
             }
             subject
         }
-        IdentityStrategy::Request => requested_identity.unwrap_or_else(|| generated("p-")),
+        IdentityStrategy::Request => match requested_identity {
+            Some(identity) if profile.allows(RequestField::ParticipantIdentity) => identity,
+            Some(_) => {
+                return Err(denied(
+                    "participant_identity",
+                    "you may not choose the participant identity",
+                ));
+            }
+            None => generated("p-"),
+        },
         IdentityStrategy::Generated => {
             if requested_identity.is_some() {
                 return Err(denied(
@@ -365,12 +380,15 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
     };
 
     let create_room = match req.create_room {
-        Some(true) if !profile.create_room => {
+        Some(true) if !profile.create_room && !profile.unrestricted_switches => {
             return Err(denied(
                 "createRoomIfNotExists",
                 "room creation is not enabled for you",
             ));
         }
+        Some(true) => true,
+        // The seed action may skip creating the room (it carries no room configuration).
+        Some(false) => false,
         _ => profile.create_room,
     };
     Ok(Decision {

@@ -1,0 +1,299 @@
+//! CORS: preflight for allowed origins only, and CORS headers on every answer, errors included.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::common::*;
+
+const ORIGIN: &str = "https://app.example.com";
+
+fn preflight(origin: &str) -> Request<Body> {
+    Request::options("/api/token")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn with_origin(mut request: Request<Body>, origin: &str) -> Request<Body> {
+    request
+        .headers_mut()
+        .insert("origin", origin.parse().unwrap());
+    request
+}
+
+#[track_caller]
+fn allowed(reply: &Reply) {
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some(ORIGIN),
+        "{} {:?}",
+        reply.status,
+        reply.headers
+    );
+    assert_eq!(
+        reply.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    let vary: Vec<_> = reply
+        .headers
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect();
+    assert!(vary.iter().any(|v| v.contains("origin")), "{vary:?}");
+}
+
+#[tokio::test]
+async fn preflight_from_an_allowed_origin() {
+    let r = router(&base_config(""));
+    let reply = call(&r, preflight(ORIGIN)).await;
+    assert!(reply.status.is_success(), "{}", reply.status);
+    allowed(&reply);
+    let methods = reply
+        .header("access-control-allow-methods")
+        .unwrap()
+        .to_ascii_uppercase();
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = reply
+        .header("access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        headers.contains("content-type") && headers.contains("authorization"),
+        "{headers}"
+    );
+    assert_eq!(reply.header("access-control-max-age"), Some("600"));
+    // Never a wildcard: credentials are allowed.
+    assert_ne!(reply.header("access-control-allow-origin"), Some("*"));
+}
+
+#[tokio::test]
+async fn other_origins_get_no_cors_headers() {
+    let r = router(&base_config(""));
+    for origin in [
+        "https://evil.example.com",
+        "https://app.example.com.evil.example",
+        "http://app.example.com",
+        "null",
+    ] {
+        let reply = call(&r, preflight(origin)).await;
+        assert!(
+            reply.header("access-control-allow-origin").is_none(),
+            "{origin}"
+        );
+        let reply = call(
+            &r,
+            with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), origin),
+        )
+        .await;
+        // The answer itself is the same; only the browser is told nothing.
+        reply.issued();
+        assert!(
+            reply.header("access-control-allow-origin").is_none(),
+            "{origin}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cors_headers_on_success_and_on_every_error() {
+    let r = router(&base_config("max_body_bytes = 100"));
+    let ok = call(
+        &r,
+        with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), ORIGIN),
+    )
+    .await;
+    ok.issued();
+    allowed(&ok);
+
+    let replies = [
+        (
+            401,
+            call(
+                &r,
+                with_origin(post("/api/token", None, &json!({})), ORIGIN),
+            )
+            .await,
+        ),
+        (
+            403,
+            call(
+                &r,
+                with_origin(
+                    post(
+                        "/api/token",
+                        Some(KIOSK_KEY),
+                        &json!({"participant_name": "x"}),
+                    ),
+                    ORIGIN,
+                ),
+            )
+            .await,
+        ),
+        (
+            400,
+            call(
+                &r,
+                with_origin(
+                    post_raw(
+                        "/api/token",
+                        Some(BACKEND_KEY),
+                        Some("application/json"),
+                        "{",
+                    ),
+                    ORIGIN,
+                ),
+            )
+            .await,
+        ),
+        (
+            413,
+            call(
+                &r,
+                with_origin(
+                    post(
+                        "/api/token",
+                        Some(BACKEND_KEY),
+                        &json!({"participant_metadata": "m".repeat(200)}),
+                    ),
+                    ORIGIN,
+                ),
+            )
+            .await,
+        ),
+        (
+            415,
+            call(
+                &r,
+                with_origin(
+                    post_raw("/api/token", Some(BACKEND_KEY), None, "{}"),
+                    ORIGIN,
+                ),
+            )
+            .await,
+        ),
+        (
+            404,
+            call(
+                &r,
+                with_origin(Request::get("/nope").body(Body::empty()).unwrap(), ORIGIN),
+            )
+            .await,
+        ),
+        (
+            403,
+            call(
+                &r,
+                with_origin(
+                    post(
+                        "/api/v1/generate-access-token",
+                        Some(BACKEND_KEY),
+                        &json!({}),
+                    ),
+                    ORIGIN,
+                ),
+            )
+            .await,
+        ),
+    ];
+    for (status, reply) in replies {
+        assert_eq!(reply.status.as_u16(), status, "{}", reply.text);
+        allowed(&reply);
+        assert!(reply.json["error"]["code"].is_string());
+    }
+
+    // Rate limits too.
+    let limited = router(&base_config("").replace(
+        "per_caller_per_minute = 0",
+        "per_caller_per_minute = 1\nburst = 1",
+    ));
+    let first = call(
+        &limited,
+        with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), ORIGIN),
+    )
+    .await;
+    first.issued();
+    let second = call(
+        &limited,
+        with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), ORIGIN),
+    )
+    .await;
+    second.error(429, "rate_limited");
+    allowed(&second);
+    // A browser client may read Retry-After.
+    let exposed = second
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("retry-after"), "{exposed}");
+}
+
+#[tokio::test]
+async fn no_origins_configured_means_no_cross_origin_access() {
+    let text = base_config("").replace("cors_origins = [\"https://app.example.com\"]\n", "");
+    let r = router(&text);
+    let reply = call(&r, preflight(ORIGIN)).await;
+    assert!(reply.header("access-control-allow-origin").is_none());
+    let reply = call(
+        &r,
+        with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), ORIGIN),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert!(reply.header("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn preflight_over_a_real_socket() {
+    let app = app(&base_config(""));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(roomkey_server::serve(app, listener, async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/api/token");
+    let reply = client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_success());
+    assert_eq!(
+        reply.headers()["access-control-allow-origin"]
+            .to_str()
+            .unwrap(),
+        ORIGIN
+    );
+    let reply = client
+        .post(&url)
+        .header("origin", ORIGIN)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 401);
+    assert_eq!(
+        reply.headers()["access-control-allow-origin"]
+            .to_str()
+            .unwrap(),
+        ORIGIN
+    );
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

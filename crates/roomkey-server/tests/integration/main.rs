@@ -1,0 +1,17 @@
+//! roomkey-server's integration tests, in one binary.
+//!
+//! Every token a test receives is checked with roomkey's verifier ([`common::verify`]).
+
+mod common;
+
+mod action;
+mod audit;
+mod config;
+mod cors;
+mod endpoint;
+mod limits;
+mod metrics;
+mod oidc;
+mod policy;
+mod rooms;
+mod shutdown;

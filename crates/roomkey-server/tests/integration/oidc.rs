@@ -1,0 +1,336 @@
+//! Session JWTs from an OIDC issuer, checked against a JWKS served on loopback: RS256 and
+//! ES256, expiry, forgery, issuer, audience, algorithms, key rotation, identity claims.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// The base configuration plus an identity provider for profile `member` (identity from the
+/// subject), and a second issuer whose identity comes from the `email` claim.
+fn oidc_config(idp: &Idp, extra_oidc: &str) -> String {
+    let second = format!(
+        "[[oidc]]\nissuer = \"https://second.test.invalid\"\njwks_url = \"{}\"\naudience = \"second-app\"\nidentity_claim = \"email\"\nname_claim = \"name\"\nprofile = \"member\"\n",
+        idp.jwks_url()
+    );
+    let mut text = base_config(&format!("{}{second}", idp.oidc_table("member", extra_oidc)));
+    text.push_str(
+        r#"
+[profile.member]
+rooms = ["lobby", "support-*"]
+room_prefix = "call-"
+identity = "subject"
+fields = ["participant_name", "room_config.agents"]
+agents = ["triage"]
+ttl = "15m"
+
+[profile.member.grants]
+can_publish = true
+can_publish_sources = ["camera", "microphone"]
+"#,
+    );
+    text
+}
+
+fn unsigned(header: &Value, claims: &Value) -> String {
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+#[track_caller]
+fn session_error(reply: &Reply, reason: &str) {
+    let e = reply.error(401, "unauthenticated");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains(reason), "{message}");
+}
+
+#[tokio::test]
+async fn valid_sessions_get_tokens_for_their_subject() {
+    let idp = Idp::standard().await;
+    let r = router(&oidc_config(&idp, ""));
+
+    let rs = sign_session(TestKey::RsaA, "rsa-1", &session_claims("user-rs"));
+    let claims = token(&r, Some(&rs), json!({"room_name": "lobby"}))
+        .await
+        .issued();
+    assert_eq!(claims.sub, "user-rs");
+    assert_eq!(claims.room(), "lobby");
+    assert_eq!(ttl_of(&claims), 900);
+    assert!(claims.video.unwrap().effective_can_publish());
+
+    let es = sign_session(TestKey::Ec, "ec-1", &session_claims("user-es"));
+    let reply = token(&r, Some(&es), json!({"room_config": {}})).await;
+    let claims = reply.issued();
+    assert_eq!(claims.sub, "user-es");
+    assert!(claims.room().starts_with("call-"));
+
+    // The subject itself may be repeated; any other identity is refused.
+    let same = token(&r, Some(&es), json!({"participant_identity": "user-es"})).await;
+    assert_eq!(same.issued().sub, "user-es");
+    let other = token(&r, Some(&es), json!({"participant_identity": "admin"})).await;
+    other.forbidden("participant_identity");
+    let other = token(&r, Some(&es), json!({"participantIdentity": "user-rs"})).await;
+    other.forbidden("participant_identity");
+
+    // Keys were fetched once for both.
+    assert_eq!(idp.fetches(), 1);
+
+    // Session callers may not use the seed action.
+    action(&r, Some(&rs), json!({"identity": "user-rs"}))
+        .await
+        .error(403, "admin_only");
+}
+
+#[tokio::test]
+async fn identity_and_name_from_configured_claims() {
+    let idp = Idp::standard().await;
+    let r = router(&oidc_config(&idp, ""));
+    let now = now();
+    let claims = json!({
+        "iss": "https://second.test.invalid", "aud": ["other", "second-app"], "sub": "opaque-123",
+        "email": "ada@example.com", "name": "Ada L.", "exp": now + 300
+    });
+    let jwt = sign_session(TestKey::RsaA, "rsa-1", &claims);
+    let reply = token(&r, Some(&jwt), json!({})).await;
+    let got = reply.issued();
+    assert_eq!(got.sub, "ada@example.com");
+    assert_eq!(got.name, "Ada L.");
+    assert_eq!(reply.json["participant_name"], "Ada L.");
+    // The profile lets the caller choose a display name.
+    let reply = token(&r, Some(&jwt), json!({"participant_name": "Ada"})).await;
+    assert_eq!(reply.issued().name, "Ada");
+    // The subject is not the identity for this issuer.
+    token(
+        &r,
+        Some(&jwt),
+        json!({"participant_identity": "opaque-123"}),
+    )
+    .await
+    .forbidden("participant_identity");
+    // Without the claim there is no identity.
+    let mut no_email = claims.clone();
+    no_email.as_object_mut().unwrap().remove("email");
+    let jwt = sign_session(TestKey::RsaA, "rsa-1", &no_email);
+    session_error(&token(&r, Some(&jwt), json!({})).await, "identity");
+}
+
+#[tokio::test]
+async fn bad_sessions_get_401() {
+    let idp = Idp::standard().await;
+    let r = router(&oidc_config(&idp, ""));
+    let now = now();
+    let with = |patch: Value| {
+        let mut c = session_claims("mallory");
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        c
+    };
+
+    let expired = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"exp": now - 120})));
+    session_error(&token(&r, Some(&expired), json!({})).await, "expired");
+    // Within the 60 s leeway it still counts.
+    let just = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"exp": now - 10})));
+    token(&r, Some(&just), json!({})).await.issued();
+
+    let future = sign_session(TestKey::Ec, "ec-1", &with(json!({"nbf": now + 600})));
+    session_error(&token(&r, Some(&future), json!({})).await, "not valid yet");
+
+    // Signed by another key under the provider's kid.
+    let forged = sign_session(TestKey::RsaB, "rsa-1", &session_claims("mallory"));
+    session_error(&token(&r, Some(&forged), json!({})).await, "signature");
+
+    let wrong_issuer = sign_session(
+        TestKey::RsaA,
+        "rsa-1",
+        &with(json!({"iss": "https://evil.test.invalid/"})),
+    );
+    session_error(&token(&r, Some(&wrong_issuer), json!({})).await, "issuer");
+    let no_issuer = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"iss": null})));
+    session_error(&token(&r, Some(&no_issuer), json!({})).await, "issuer");
+
+    let wrong_audience = sign_session(
+        TestKey::RsaA,
+        "rsa-1",
+        &with(json!({"aud": "someone-else"})),
+    );
+    session_error(
+        &token(&r, Some(&wrong_audience), json!({})).await,
+        "audience",
+    );
+    let no_audience = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"aud": null})));
+    session_error(&token(&r, Some(&no_audience), json!({})).await, "");
+    let no_exp = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"exp": null})));
+    session_error(&token(&r, Some(&no_exp), json!({})).await, "");
+    let no_sub = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"sub": null})));
+    session_error(&token(&r, Some(&no_sub), json!({})).await, "identity");
+
+    // An RSA key's kid in an ES256 header (and the reverse).
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("rsa-1".into());
+    let confused = jsonwebtoken::encode(
+        &header,
+        &session_claims("mallory"),
+        &TestKey::Ec.encoding_key(),
+    )
+    .unwrap();
+    session_error(&token(&r, Some(&confused), json!({})).await, "");
+
+    // alg none, with and without a signature.
+    let none = unsigned(
+        &json!({"alg": "none", "typ": "JWT", "kid": "rsa-1"}),
+        &session_claims("mallory"),
+    );
+    session_error(&token(&r, Some(&none), json!({})).await, "");
+    let none_sig = format!("{none}c2ln");
+    session_error(&token(&r, Some(&none_sig), json!({})).await, "");
+
+    // HS256, keyed with the RSA public key's JWK text and with a guessable secret.
+    for secret in [
+        serde_json::to_vec(&TestKey::RsaA.jwk("rsa-1")).unwrap(),
+        b"secret".to_vec(),
+    ] {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some("rsa-1".into());
+        let hs = jsonwebtoken::encode(
+            &header,
+            &session_claims("mallory"),
+            &jsonwebtoken::EncodingKey::from_secret(&secret).unwrap(),
+        )
+        .unwrap();
+        session_error(&token(&r, Some(&hs), json!({})).await, "RS256 and ES256");
+    }
+    // RS384 is not accepted either.
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS384);
+    header.kid = Some("rsa-1".into());
+    let rs384 = jsonwebtoken::encode(
+        &header,
+        &session_claims("mallory"),
+        &TestKey::RsaA.encoding_key(),
+    )
+    .unwrap();
+    session_error(&token(&r, Some(&rs384), json!({})).await, "RS256 and ES256");
+
+    // Garbage shaped like a JWT.
+    session_error(&token(&r, Some("a.b.c"), json!({})).await, "");
+
+    // None of the answers repeats the session token or a claim.
+    let reply = token(&r, Some(&forged), json!({})).await;
+    assert!(!reply.text.contains(&forged));
+    assert!(!reply.text.contains("mallory"));
+}
+
+#[tokio::test]
+async fn a_new_kid_fetches_the_jwks_again_but_not_for_every_request() {
+    // Only rsa-1 at first.
+    let idp = Idp::start(vec![TestKey::RsaA.jwk("rsa-1")]).await;
+    let r = router(&oidc_config(&idp, "jwks_min_refresh = \"1s\""));
+
+    let old = sign_session(TestKey::RsaA, "rsa-1", &session_claims("u1"));
+    token(&r, Some(&old), json!({})).await.issued();
+    assert_eq!(idp.fetches(), 1);
+    token(&r, Some(&old), json!({})).await.issued();
+    assert_eq!(idp.fetches(), 1, "cached");
+
+    // A kid the provider does not publish: one download at most, however often it comes.
+    let unknown = sign_session(TestKey::RsaB, "rsa-2", &session_claims("u2"));
+    for _ in 0..20 {
+        session_error(
+            &token(&r, Some(&unknown), json!({})).await,
+            "unknown signing key",
+        );
+    }
+    assert!(idp.fetches() <= 2, "{} downloads", idp.fetches());
+
+    // The provider rotates rsa-2 in. Once the refresh floor has passed, the new kid triggers
+    // one download and works.
+    idp.set_keys(vec![TestKey::RsaA.jwk("rsa-1"), TestKey::RsaB.jwk("rsa-2")]);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let before = idp.fetches();
+    let claims = token(&r, Some(&unknown), json!({})).await.issued();
+    assert_eq!(claims.sub, "u2");
+    assert_eq!(idp.fetches(), before + 1);
+    for _ in 0..5 {
+        token(&r, Some(&unknown), json!({})).await.issued();
+        token(&r, Some(&old), json!({})).await.issued();
+    }
+    assert_eq!(idp.fetches(), before + 1, "both keys cached");
+
+    // rsa-1 is withdrawn; it keeps working from the cache (no download for a known kid)…
+    idp.set_keys(vec![TestKey::RsaB.jwk("rsa-2")]);
+    token(&r, Some(&old), json!({})).await.issued();
+    // …and a fresh unknown kid, after the floor, replaces the cache, so rsa-1 goes away.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let third = sign_session(TestKey::Ec, "ec-9", &session_claims("u3"));
+    session_error(
+        &token(&r, Some(&third), json!({})).await,
+        "unknown signing key",
+    );
+    session_error(
+        &token(&r, Some(&old), json!({})).await,
+        "unknown signing key",
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_jwks_is_a_401_not_a_crash() {
+    let idp = Idp::standard().await;
+    let mut text = oidc_config(&idp, "");
+    // Point the first issuer at a port nobody listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    text = text.replacen(&idp.jwks_url(), &format!("http://{closed}/jwks.json"), 1);
+    let r = router(&text);
+    let jwt = sign_session(TestKey::RsaA, "rsa-1", &session_claims("u"));
+    session_error(
+        &token(&r, Some(&jwt), json!({})).await,
+        "unknown signing key",
+    );
+}
+
+#[tokio::test]
+async fn static_keys_and_sessions_side_by_side() {
+    let idp = Idp::standard().await;
+    let r = router(&oidc_config(&idp, ""));
+    // A static key still works when OIDC is configured.
+    let claims = token(
+        &r,
+        Some(BACKEND_KEY),
+        json!({"participant_identity": "svc"}),
+    )
+    .await
+    .issued();
+    assert_eq!(claims.sub, "svc");
+    // A session JWT never matches a static key, and vice versa.
+    token(&r, Some("x.y"), json!({}))
+        .await
+        .error(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn session_callers_are_rate_limited_per_user() {
+    let idp = Idp::standard().await;
+    let text = oidc_config(&idp, "").replace(
+        "per_caller_per_minute = 0",
+        "per_caller_per_minute = 1\nburst = 1",
+    );
+    let r = router(&text);
+    let alice = sign_session(TestKey::RsaA, "rsa-1", &session_claims("alice"));
+    let bob = sign_session(TestKey::Ec, "ec-1", &session_claims("bob"));
+    token(&r, Some(&alice), json!({})).await.issued();
+    token(&r, Some(&alice), json!({}))
+        .await
+        .error(429, "rate_limited");
+    // Same issuer, another user: another budget.
+    token(&r, Some(&bob), json!({})).await.issued();
+}

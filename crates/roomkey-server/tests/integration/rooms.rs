@@ -1,0 +1,231 @@
+//! Rooms created first, through the local RoomService imitation: the room configuration goes
+//! into the create call; LiveKit's failures become 502s; readiness follows LiveKit.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use roomkey_testserver::{Fault, TestServer, TestServerConfig};
+use serde_json::json;
+
+use crate::common::*;
+
+pub const HOST_KEY: &str = "rk_test_host_Pw2Lx8Qa5Vn3Jd7E";
+
+/// The base configuration plus caller `host` → profile `host`, which creates rooms through
+/// `room_service_url`. `top` goes at the top level.
+pub fn host_config(room_service_url: &str, top: &str) -> String {
+    let mut text = base_config(&format!(
+        "room_service_url = \"{room_service_url}\"\n{top}\n[[caller]]\nname = \"host\"\nkey_sha256 = \"{}\"\nprofile = \"host\"\n",
+        roomkey_server::auth::hash_key(HOST_KEY)
+    ));
+    text.push_str(
+        r#"
+[profile.host]
+rooms = ["*"]
+identity = "request"
+fields = ["participant_identity", "room_config.agents", "room_config.settings"]
+agents = ["triage"]
+create_room = true
+ttl = "10m"
+livekit_url = "wss://host.test.invalid"
+"#,
+    );
+    text
+}
+
+pub async fn livekit() -> TestServer {
+    TestServer::start(
+        TestServerConfig::default()
+            .with_keys_text(&format!("{API_KEY}: {API_SECRET}"))
+            .unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
+    let lk = livekit().await;
+    let r = router(&host_config(&lk.url(), ""));
+    let reply = token(
+        &r,
+        Some(HOST_KEY),
+        json!({
+            "room_name": "standup",
+            "participant_identity": "h1",
+            "room_config": {
+                "agents": [{"agent_name": "triage", "metadata": "{\"lang\":\"de\"}"}],
+                "empty_timeout": 120, "departure_timeout": 15, "max_participants": 8,
+                "metadata": "room-meta", "min_playout_delay": 100, "max_playout_delay": 200,
+                "sync_streams": true
+            }
+        }),
+    )
+    .await;
+    let claims = reply.issued();
+    assert_eq!(reply.json["server_url"], "wss://host.test.invalid");
+    // The token carries the configuration too (for clients that read it).
+    let config = claims.room_config.unwrap();
+    assert_eq!(config.agents[0].agent_name, "triage");
+
+    let room = lk.room("standup").expect("created");
+    let created = &room.create_request;
+    assert_eq!(created.empty_timeout, 120);
+    assert_eq!(created.departure_timeout, 15);
+    assert_eq!(created.max_participants, 8);
+    assert_eq!(created.metadata, "room-meta");
+    assert_eq!(created.min_playout_delay, 100);
+    assert_eq!(created.max_playout_delay, 200);
+    assert!(created.sync_streams);
+    assert!(created.egress.is_none());
+    assert_eq!(room.agents().len(), 1);
+    assert_eq!(room.agents()[0].agent_name, "triage");
+    assert_eq!(room.agents()[0].metadata, "{\"lang\":\"de\"}");
+
+    // The create call carried a roomCreate token, not the participant's.
+    let log = lk.request_log();
+    let create = log
+        .iter()
+        .find(|l| l.rpc.as_deref() == Some("CreateRoom"))
+        .unwrap();
+    assert_ne!(
+        create.token.as_deref(),
+        reply.json["participant_token"].as_str()
+    );
+
+    // Again for the same room: idempotent, 201 again.
+    let again = token(&r, Some(HOST_KEY), json!({"room_name": "standup"})).await;
+    again.issued();
+    assert_eq!(lk.attempts("CreateRoom"), 2);
+
+    // A generated room is created too.
+    let generated = token(&r, Some(HOST_KEY), json!({})).await.issued();
+    assert!(lk.room(generated.room()).is_some());
+
+    // Refused requests never reach LiveKit.
+    let before = lk.attempts("CreateRoom");
+    token(
+        &r,
+        Some(HOST_KEY),
+        json!({"room_config": {"agents": [{"agent_name": "billing"}]}}),
+    )
+    .await
+    .forbidden("room_config.agents[0].agent_name");
+    token(
+        &r,
+        Some(HOST_KEY),
+        json!({"participant_identity": "x".repeat(300)}),
+    )
+    .await
+    .error(400, "bad_request");
+    assert_eq!(lk.attempts("CreateRoom"), before);
+}
+
+#[tokio::test]
+async fn livekit_failures() {
+    let lk = livekit().await;
+    let r = router(&host_config(&lk.url(), ""));
+
+    // One transient 503 is retried by the client: the caller sees nothing.
+    lk.inject_for("CreateRoom", Fault::Status(503), 1);
+    token(&r, Some(HOST_KEY), json!({"room_name": "a"}))
+        .await
+        .issued();
+    assert_eq!(lk.attempts("CreateRoom"), 2);
+
+    // A dropped connection is retried too.
+    lk.reset_attempts();
+    lk.inject_for("CreateRoom", Fault::Drop, 1);
+    token(&r, Some(HOST_KEY), json!({"room_name": "b"}))
+        .await
+        .issued();
+    assert_eq!(lk.attempts("CreateRoom"), 2);
+
+    // Unavailable every time: 502, and no token.
+    lk.reset_attempts();
+    lk.inject_for("CreateRoom", Fault::twirp("unavailable", "draining"), 3);
+    let reply = token(&r, Some(HOST_KEY), json!({"room_name": "c"})).await;
+    let e = reply.error(502, "livekit_unavailable");
+    assert!(
+        !reply.text.contains("draining"),
+        "LiveKit's own message stays in the log"
+    );
+    assert!(e["message"].as_str().unwrap().contains("LiveKit"));
+    assert!(reply.json.get("participant_token").is_none());
+    assert_eq!(lk.attempts("CreateRoom"), 3);
+    assert!(lk.room("c").is_none());
+
+    // A 4xx from LiveKit is not retried.
+    lk.reset_attempts();
+    lk.inject_for("CreateRoom", Fault::twirp("invalid_argument", "bad"), 1);
+    token(&r, Some(HOST_KEY), json!({"room_name": "d"}))
+        .await
+        .error(502, "livekit_unavailable");
+    assert_eq!(lk.attempts("CreateRoom"), 1);
+
+    // Slow but within the time limit: fine.
+    lk.inject_for("CreateRoom", Fault::Delay(Duration::from_millis(300)), 1);
+    token(&r, Some(HOST_KEY), json!({"room_name": "e"}))
+        .await
+        .issued();
+
+    let metrics = get(&r, "/metrics").await.text;
+    let ok = metric(
+        &metrics,
+        "roomkey_room_service_calls_total",
+        &["outcome=\"ok\""],
+    );
+    let error = metric(
+        &metrics,
+        "roomkey_room_service_calls_total",
+        &["outcome=\"error\""],
+    );
+    assert_eq!((ok, error), (3.0, 2.0), "{metrics}");
+}
+
+#[tokio::test]
+async fn wrong_credentials_at_livekit_are_a_502() {
+    // LiveKit knows another key: it answers 401, which the caller sees as 502.
+    let lk = TestServer::start(TestServerConfig::default())
+        .await
+        .unwrap();
+    let r = router(&host_config(&lk.url(), ""));
+    let reply = token(&r, Some(HOST_KEY), json!({"room_name": "x"})).await;
+    reply.error(502, "livekit_unavailable");
+    assert!(!reply.text.contains(API_SECRET));
+}
+
+#[tokio::test]
+async fn readiness_follows_livekit_when_rooms_are_created() {
+    let lk = livekit().await;
+    let r = router(&host_config(&lk.url(), ""));
+    let ready = get(&r, "/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    assert!(lk.attempts("ListRooms") >= 1);
+
+    let down = router(&host_config(&lk.refused_url(), ""));
+    let ready = get(&down, "/readyz").await;
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.text
+    );
+    assert!(ready.text.contains("not reachable"));
+    // Liveness does not depend on LiveKit.
+    assert_eq!(get(&down, "/healthz").await.status, StatusCode::OK);
+
+    // A room_service_url without any profile that creates rooms: LiveKit is not asked.
+    let text = base_config(&format!("room_service_url = \"{}\"", lk.refused_url()));
+    let r = router(&text);
+    assert_eq!(get(&r, "/readyz").await.status, StatusCode::OK);
+}
+
+/// The value of the first sample of `name` whose labels include all of `labels`.
+pub fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.split(['{', ' ']).next() == Some(name) && labels.iter().all(|x| l.contains(x)))
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0.0, |v| v.parse().unwrap())
+}

@@ -1,0 +1,221 @@
+//! Runs `roomkey serve` as a process: the development banner, a token request over HTTP, JSON
+//! logs with an audit line, SIGTERM, and configuration errors with file:line.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use roomkey_token::{ApiSecret, KeyPair, KeySet, Verifier};
+use serde_json::Value;
+
+fn roomkey() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomkey"));
+    cmd.env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Stderr, line by line, as it comes.
+fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A minimal HTTP/1.1 exchange: (status, head, body).
+fn http(addr: SocketAddr, request: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_owned(), body.to_owned())
+}
+
+fn post_json(addr: SocketAddr, path: &str, body: &str) -> (u16, String, String) {
+    http(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("roomkey serve did not stop within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn dev_server_issues_tokens_and_stops_on_sigterm() {
+    let mut child = roomkey()
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
+        .env("ROOMKEY_LOG_FORMAT", "json")
+        .spawn()
+        .unwrap();
+    let lines = stderr_lines(&mut child);
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr: SocketAddr = loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("no banner: {seen:#?}")
+            });
+        seen.push(line.clone());
+        if let Some(addr) = line.strip_prefix("roomkey: listening on http://") {
+            break addr.parse().unwrap();
+        }
+    };
+    let banner = seen.join("\n");
+    assert!(banner.contains("DEVELOPMENT MODE"), "{banner}");
+    assert!(banner.contains("no caller authentication"), "{banner}");
+    assert!(banner.contains("devkey"), "{banner}");
+    assert!(addr.ip().is_loopback() && addr.port() != 0);
+
+    // A token, without credentials (development mode), checked with roomkey's verifier.
+    let (status, head, body) = post_json(
+        addr,
+        "/api/token",
+        r#"{"room_name":"cli-room","participant_identity":"cli-user","room_config":{}}"#,
+    );
+    assert_eq!(status, 201, "{head}\n{body}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("cache-control: no-store"),
+        "{head}"
+    );
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["server_url"], "ws://localhost:7880");
+    let jwt = reply["participant_token"].as_str().unwrap().to_owned();
+    let dev = KeyPair::new("devkey", &ApiSecret::new("secret")).unwrap();
+    let claims = Verifier::new(KeySet::single(dev))
+        .verify(&jwt)
+        .unwrap()
+        .claims;
+    assert_eq!(claims.sub, "cli-user");
+    assert_eq!(claims.room(), "cli-room");
+
+    let (status, _, body) = http(
+        addr,
+        &format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"),
+    );
+    assert_eq!((status, body.trim()), (200, "ok"));
+
+    // SIGTERM: a clean stop.
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let rest: Vec<String> = lines.iter().collect();
+    seen.extend(rest);
+    let all = seen.join("\n");
+    assert!(seen.iter().any(|l| l == "roomkey: stopped"), "{all}");
+    // JSON logs, with one audit line for the one token, and never the token itself.
+    let audit: Vec<Value> = seen
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "roomkey::audit")
+        .collect();
+    assert_eq!(audit.len(), 1, "{all}");
+    assert_eq!(audit[0]["fields"]["identity"], "cli-user");
+    assert_eq!(audit[0]["fields"]["room"], "cli-room");
+    assert_eq!(audit[0]["fields"]["caller"], "dev");
+    assert_eq!(audit[0]["fields"]["ttl_s"], 900);
+    assert!(!all.contains(&jwt), "the token is in the logs");
+    assert!(!all.contains(jwt.rsplit('.').next().unwrap()));
+    // After the stop the port is closed.
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn broken_configuration_exits_2_with_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("roomkey-serve-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("broken.toml");
+
+    // An unknown key on line 3.
+    std::fs::write(
+        &path,
+        "livekit_url = \"wss://lk.test.invalid\"\napi_key = \"APIx\"\nlisten_addr = \"127.0.0.1:8080\"\n",
+    )
+    .unwrap();
+    let out = roomkey()
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("broken.toml:3:"), "{stderr}");
+    assert!(stderr.contains("listen_addr"), "{stderr}");
+    assert!(out.stdout.is_empty());
+
+    // A policy problem on line 6, with credentials from the environment.
+    std::fs::write(
+        &path,
+        "livekit_url = \"wss://lk.test.invalid\"\n\n[profile.p]\nrooms = [\"*\"]\nidentity = \"generated\"\nttl = \"2h\"\nmax_ttl = \"1h\"\n",
+    )
+    .unwrap();
+    let out = roomkey()
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("LIVEKIT_API_KEY", "APIx")
+        .env(
+            "LIVEKIT_API_SECRET",
+            "a-secret-of-at-least-32-characters-long",
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("broken.toml:6: ttl must be positive and at most max_ttl"),
+        "{stderr}"
+    );
+
+    // A file that does not exist.
+    let out = roomkey()
+        .args(["serve", "--config"])
+        .arg(dir.join("missing.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("missing.toml: cannot read"), "{stderr}");
+
+    // Neither --config nor --dev: a usage error.
+    let out = roomkey().args(["serve"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
