@@ -54,6 +54,9 @@ pub struct CreateRoomRequest {
     /// Auto-egress (`RoomEgress`) as its protobuf-JSON object.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub egress: Option<serde_json::Value>,
+    /// Room tags.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 impl CreateRoomRequest {
@@ -86,6 +89,7 @@ impl CreateRoomRequest {
             sync_streams: config.sync_streams,
             agents: config.agents.clone(),
             egress: config.egress.clone(),
+            tags: config.tags.clone(),
         }
     }
 }

@@ -74,6 +74,7 @@ async fn create_sends_every_option() {
     let mut agent = RoomAgentDispatch::new("triage", "{\"lang\":\"de\"}");
     agent.deployment = "staging".into();
     req.agents = vec![agent, RoomAgentDispatch::new("notes", "")];
+    req.tags.insert("team".into(), "core".into());
     client.create_room(&req).await.unwrap();
     let state = server.room("full").unwrap();
     let c = &state.create_request;
@@ -86,6 +87,7 @@ async fn create_sends_every_option() {
         (100, 400, true)
     );
     assert_eq!(c.metadata, "{\"topic\":\"x\"}");
+    assert_eq!(c.tags.get("team").map(String::as_str), Some("core"));
     let agents: Vec<(&str, &str, &str)> = state
         .agents()
         .iter()

@@ -39,7 +39,7 @@ Environment overrides (they win over the file):
 Endpoints:
   POST /api/token                       LiveKit's standard token endpoint
   POST /api/v1/generate-access-token    the Generate Access Token action (admin callers)
-  GET  /                                web page (admin callers outside --dev)
+  GET  /                                web page; its form calls the admin-only endpoint above
   GET  /healthz, /readyz, /metrics";
 
 /// Runs `roomkey serve`.
