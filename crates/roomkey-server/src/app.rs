@@ -14,8 +14,7 @@ use axum::routing::{get, post};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use roomkey_rooms::{CreateRoomRequest, RoomClient};
 use roomkey_token::{AccessToken, MintError, RoomConfiguration};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -54,7 +53,13 @@ impl App {
         Ok(Arc::new(App {
             auth: Authenticator::new(&config),
             rooms,
-            metrics: Metrics::new(),
+            metrics: Metrics::new(
+                &config
+                    .profiles
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .collect::<Vec<_>>(),
+            ),
             per_caller: limiter(config.per_caller_per_minute, config.burst),
             per_ip: limiter(config.per_ip_per_minute, config.burst),
             config,
@@ -78,31 +83,43 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(
 }
 
 /// The router: every route and layer. Tests drive it without a socket.
+///
+/// The token endpoints time out on their own (so the timeout is counted in the metrics); the
+/// other routes get a router-level timeout. CORS is layered only when origins are configured,
+/// so servers without browser callers send no CORS headers at all.
 pub fn router(app: Arc<App>) -> Router {
-    let cors = cors(&app.config.cors_origins);
     let limit = app.config.max_body_bytes;
     let timeout = app.config.request_timeout;
-    Router::new()
-        .route("/api/token", post(standard_endpoint))
-        .route("/api/v1/generate-access-token", post(action_endpoint))
+    let cors_origins = app.config.cors_origins.clone();
+    let others = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .route("/", get(index))
+        .route_layer(axum::middleware::from_fn_with_state(
+            timeout,
+            backstop_timeout,
+        ));
+    let router = Router::new()
+        .route("/api/token", post(standard_endpoint))
+        .route("/api/v1/generate-access-token", post(action_endpoint))
+        .merge(others)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
-        // The token endpoints time out on their own (to count it); this covers the others.
-        .layer(axum::middleware::from_fn_with_state(timeout, backstop_timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
-        }))
-        // Outermost, so that every answer (errors and timeouts included) carries CORS headers.
-        .layer(cors)
-        .with_state(app)
+        }));
+    // Outermost, so that every answer (errors and timeouts included) carries CORS headers.
+    let router = if cors_origins.is_empty() {
+        router
+    } else {
+        router.layer(cors(&cors_origins))
+    };
+    router.with_state(app)
 }
 
-/// Extra time the router-wide timeout allows over the token endpoints' own.
+/// Extra time the router-wide timeout allows over the request timeout.
 const BACKSTOP: Duration = Duration::from_secs(1);
 
 async fn backstop_timeout(
@@ -142,11 +159,15 @@ enum Endpoint {
 }
 
 impl Endpoint {
-    fn label(self) -> &'static str {
+    fn index(self) -> usize {
         match self {
-            Endpoint::Standard => "token",
-            Endpoint::Action => "generate_access_token",
+            Endpoint::Standard => 0,
+            Endpoint::Action => 1,
         }
+    }
+
+    fn label(self) -> &'static str {
+        metrics::ENDPOINTS[self.index()]
     }
 }
 
@@ -242,37 +263,29 @@ async fn action_endpoint(State(app): State<Arc<App>>, request: Request) -> Respo
 
 async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
     let started = Instant::now();
-    let mut profile_name = String::from("-");
+    let mut profile = None;
     let result = tokio::time::timeout(
         app.config.request_timeout,
-        issue(app, endpoint, request, &mut profile_name),
+        issue(app, endpoint, request, &mut profile),
     )
     .await
     .unwrap_or(Err(ApiError::Timeout));
     app.metrics
-        .latency
-        .get_or_create(&metrics::Endpoint {
-            endpoint: endpoint.label(),
-        })
-        .observe(started.elapsed().as_secs_f64());
+        .observe(endpoint.index(), started.elapsed().as_secs_f64());
     match result {
         Ok(response) => {
             app.metrics
-                .issued
-                .get_or_create(&metrics::Issued {
-                    endpoint: endpoint.label(),
-                    profile: profile_name,
-                })
-                .inc();
+                .issued(endpoint.index(), profile.unwrap_or(usize::MAX));
             response
         }
         Err(e) => {
+            let profile = profile.map_or("-", |p| app.config.profiles[p].name.as_str());
             app.metrics
                 .denied
                 .get_or_create(&metrics::Denied {
                     endpoint: endpoint.label(),
                     reason: e.code(),
-                    profile: profile_name,
+                    profile: profile.to_owned(),
                 })
                 .inc();
             e.into_response()
@@ -284,7 +297,7 @@ async fn issue(
     app: &App,
     endpoint: Endpoint,
     request: Request,
-    profile_name: &mut String,
+    profile_index: &mut Option<usize>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
@@ -297,7 +310,7 @@ async fn issue(
     }
     let caller = authenticate(app, headers).await?;
     let profile = &app.config.profiles[caller.profile];
-    profile_name.clone_from(&profile.name);
+    *profile_index = Some(caller.profile);
     if let Some(limiter) = &app.per_caller {
         let key = match &caller.subject {
             Some(subject) => format!("{}/{subject}", caller.name),
@@ -315,12 +328,7 @@ async fn issue(
         })?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
+        .is_some_and(|v| is_json_media_type(v.as_bytes()));
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -379,36 +387,68 @@ async fn issue(
     }
     let jwt = token.sign(&app.config.key).map_err(mint_error)?;
     audit(&caller, &profile.name, &decision, &token);
-    let body = match endpoint {
-        Endpoint::Standard => json!({
-            "server_url": profile.livekit_url,
-            "participant_token": jwt,
-            "room_name": decision.room,
-            "participant_name": decision.name,
-        }),
-        Endpoint::Action => {
-            let expires_at = roomkey_token::dangerous::decode_unverified(&jwt)
-                .ok()
-                .and_then(|(c, _)| c.exp);
-            json!({
-                "token": jwt,
-                "summary": SUMMARY,
-                "expires_at": expires_at,
-                "identity": decision.identity,
-                "room": decision.room,
-                "server_url": profile.livekit_url,
-            })
-        }
+    let (status, body) = match endpoint {
+        Endpoint::Standard => (
+            StatusCode::CREATED,
+            serde_json::to_vec(&StandardResponse {
+                server_url: &profile.livekit_url,
+                participant_token: &jwt,
+                room_name: &decision.room,
+                participant_name: &decision.name,
+            }),
+        ),
+        Endpoint::Action => (
+            StatusCode::OK,
+            serde_json::to_vec(&ActionResponse {
+                token: &jwt,
+                summary: SUMMARY,
+                expires_at: roomkey_token::dangerous::decode_unverified(&jwt)
+                    .ok()
+                    .and_then(|(c, _)| c.exp),
+                identity: &decision.identity,
+                room: &decision.room,
+                server_url: &profile.livekit_url,
+            }),
+        ),
     };
-    let status = match endpoint {
-        Endpoint::Standard => StatusCode::CREATED,
-        Endpoint::Action => StatusCode::OK,
-    };
-    let mut response = (status, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    let body = body.map_err(|e| ApiError::Internal(format!("cannot write the response: {e}")))?;
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    Ok((status, headers, body).into_response())
+}
+
+/// The standard endpoint's answer (snake_case only: Swift and Rust clients read nothing else).
+#[derive(Serialize)]
+struct StandardResponse<'a> {
+    server_url: &'a str,
+    participant_token: &'a str,
+    room_name: &'a str,
+    participant_name: &'a str,
+}
+
+/// The seed action endpoint's answer.
+#[derive(Serialize)]
+struct ActionResponse<'a> {
+    token: &'a str,
+    summary: &'a str,
+    expires_at: Option<i64>,
+    identity: &'a str,
+    room: &'a str,
+    server_url: &'a str,
+}
+
+/// Whether a Content-Type is `application/json` (any case, with or without parameters).
+fn is_json_media_type(value: &[u8]) -> bool {
+    const JSON: &[u8] = b"application/json";
+    let value = value.trim_ascii_start();
+    value.len() >= JSON.len()
+        && value[..JSON.len()].eq_ignore_ascii_case(JSON)
+        && matches!(value.get(JSON.len()), None | Some(b';' | b' ' | b'\t'))
 }
 
 async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -516,30 +556,53 @@ async fn create_room(app: &App, d: &Decision, profile: &str) -> Result<(), ApiEr
     result.map(|_| ()).map_err(ApiError::Upstream)
 }
 
-/// One audit line per issued token: who asked, for whom, where, what (as a digest), how long.
-/// Never the token or a secret.
+/// One audit line per issued token: who asked, for whom, where, what (as a digest of the
+/// grants), how long. Never the token or a secret.
 fn audit(caller: &Caller, profile: &str, d: &Decision, token: &AccessToken) {
-    let claims = token.claims();
-    let grants = json!([
-        claims.video,
-        claims.sip,
-        claims.agent,
-        claims.inference,
-        claims.observability,
-        claims.room_config
-    ]);
-    let digest = Sha256::digest(grants.to_string().as_bytes());
-    let digest: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let c = token.claims();
+    let mut hasher = HashWriter(Sha256::new());
+    // Serializing into the hasher cannot fail: the writer never returns an error.
+    let _ = serde_json::to_writer(
+        &mut hasher,
+        &(
+            &c.video,
+            &c.sip,
+            &c.agent,
+            &c.inference,
+            &c.observability,
+            &c.room_config,
+        ),
+    );
+    let digest = hasher.0.finalize();
+    let mut hex = [0u8; 16];
+    for (pair, byte) in hex.chunks_exact_mut(2).zip(digest.iter()) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
     tracing::info!(
         target: "roomkey::audit",
-        caller = %caller.name,
+        caller = caller.name.as_str(),
         profile,
-        identity = %d.identity,
-        room = %d.room,
-        grants = %digest,
+        identity = d.identity.as_str(),
+        room = d.room.as_str(),
+        grants = std::str::from_utf8(&hex).unwrap_or_default(),
         ttl_s = d.ttl.as_secs(),
         "token issued"
     );
+}
+
+/// Feeds written bytes to a hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {

@@ -88,17 +88,30 @@ pub async fn shutdown_signal() {
 }
 
 /// Sets up logging: `RUST_LOG` (default `info`), as text or JSON lines, on stderr.
-pub fn init_logging(json: bool) {
+///
+/// Lines are written by a background thread, so a request never waits on the write; the queue
+/// is not lossy (a full queue makes the logger wait rather than drop an audit line). Keep the
+/// returned guard alive for as long as the server runs: dropping it flushes what is queued.
+pub fn init_logging(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("roomkey-log")
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(ansi);
     let _ = if json {
-        builder.json().try_init()
+        builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.try_init()
     };
+    guard
 }

@@ -29,18 +29,24 @@ pub(crate) struct Outcome {
     pub(crate) outcome: &'static str,
 }
 
+/// The endpoints, in the order of [`Metrics::issued_for`]'s `endpoint` index.
+pub(crate) const ENDPOINTS: [&str; 2] = ["token", "generate_access_token"];
+
 /// The server's metrics.
 #[derive(Debug)]
 pub(crate) struct Metrics {
     registry: Registry,
-    pub(crate) issued: Family<Issued, Counter>,
     pub(crate) denied: Family<Denied, Counter>,
-    pub(crate) latency: Family<Endpoint, Histogram>,
     pub(crate) room_service: Family<Outcome, Counter>,
+    /// Issued counters resolved once, per profile and endpoint, off the request path.
+    issued_by_profile: Vec<[Counter; 2]>,
+    /// Latency histograms, per endpoint.
+    latency_by_endpoint: [Histogram; 2],
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
+    /// Metrics for a server with these profiles.
+    pub(crate) fn new(profiles: &[String]) -> Self {
         let mut registry = Registry::with_prefix("roomkey");
         let issued = Family::<Issued, Counter>::default();
         let denied = Family::<Denied, Counter>::default();
@@ -66,13 +72,40 @@ impl Metrics {
             "RoomService calls, by outcome",
             room_service.clone(),
         );
+        let issued_by_profile = profiles
+            .iter()
+            .map(|profile| {
+                ENDPOINTS.map(|endpoint| {
+                    issued
+                        .get_or_create(&Issued {
+                            endpoint,
+                            profile: profile.clone(),
+                        })
+                        .clone()
+                })
+            })
+            .collect();
+        let latency_by_endpoint =
+            ENDPOINTS.map(|endpoint| latency.get_or_create(&Endpoint { endpoint }).clone());
         Metrics {
             registry,
-            issued,
             denied,
-            latency,
             room_service,
+            issued_by_profile,
+            latency_by_endpoint,
         }
+    }
+
+    /// Counts an issued token.
+    pub(crate) fn issued(&self, endpoint: usize, profile: usize) {
+        if let Some(counters) = self.issued_by_profile.get(profile) {
+            counters[endpoint].inc();
+        }
+    }
+
+    /// Records the time an answer took.
+    pub(crate) fn observe(&self, endpoint: usize, seconds: f64) {
+        self.latency_by_endpoint[endpoint].observe(seconds);
     }
 
     /// The Prometheus text exposition.

@@ -52,7 +52,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         Some(path) => Config::load(path, &env)?,
         None => Config::dev(&env)?,
     };
-    roomkey_server::init_logging(config.json_logs);
+    let _log_guard = roomkey_server::init_logging(config.json_logs);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
