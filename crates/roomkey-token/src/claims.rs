@@ -18,6 +18,9 @@ use crate::room_config::RoomConfiguration;
 /// the exact payload roomkey signs. Deserializing accepts every SDK's output: missing fields,
 /// `null`, partial grant objects, `roomConfig` with or without default values, and unknown
 /// claims (ignored here; [`VerifiedToken::payload`](crate::VerifiedToken::payload) keeps them).
+///
+/// The rarely used, larger parts (the room configuration, the agent endpoint and thread grants)
+/// are boxed, which keeps the struct small to move on the minting and verifying paths.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -117,21 +120,21 @@ pub struct Claims {
         deserialize_with = "object",
         skip_serializing_if = "Option::is_none"
     )]
-    pub agent_endpoint: Option<AgentEndpointGrant>,
+    pub agent_endpoint: Option<Box<AgentEndpointGrant>>,
     /// The agent thread grant.
     #[serde(
         default,
         deserialize_with = "object",
         skip_serializing_if = "Option::is_none"
     )]
-    pub agent_thread: Option<AgentThreadGrant>,
+    pub agent_thread: Option<Box<AgentThreadGrant>>,
     /// Room configuration applied if this join creates the room.
     #[serde(
         default,
         deserialize_with = "object",
         skip_serializing_if = "Option::is_none"
     )]
-    pub room_config: Option<RoomConfiguration>,
+    pub room_config: Option<Box<RoomConfiguration>>,
     /// Named room configuration (preset) on the server.
     #[serde(
         default,

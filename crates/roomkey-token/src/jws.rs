@@ -56,7 +56,8 @@ pub(crate) fn sign(key: &MacKey, payload: &[u8]) -> String {
     let mut out = String::with_capacity(signed_len(payload.len()));
     out.push_str(HEADER_B64);
     out.push('.');
-    URL_SAFE_NO_PAD.encode_string(payload, &mut out);
+    // The payload is the bulk of the token: encode it with SIMD where the CPU has it.
+    base64_simd::URL_SAFE_NO_PAD.encode_append(payload, &mut out);
     let tag = key.tag(out.as_bytes());
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(tag, &mut out);
@@ -105,8 +106,9 @@ pub(crate) fn decode(token: &str, max_len: usize) -> Result<Unverified<'_>, Veri
 
     check_header(header)?;
 
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload)
+    // Strict like the other segments: no padding, no stray characters, no set trailing bits.
+    let payload = base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(payload)
         .map_err(|_| VerifyError::Base64 {
             part: Part::Payload,
         })?;

@@ -33,6 +33,7 @@ mod error;
 mod grants;
 mod jws;
 mod keys;
+mod payload;
 mod room_config;
 mod token;
 mod verify;

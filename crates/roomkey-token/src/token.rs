@@ -1,7 +1,6 @@
 //! Minting: the [`AccessToken`] builder.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::claims::Claims;
@@ -84,7 +83,8 @@ impl AccessToken {
         claims.exp = None;
         claims.nbf = None;
         claims.iat = None;
-        claims.identity.clone_from(&claims.sub);
+        // Signing writes the `identity` copy from `sub`.
+        claims.identity.clear();
         AccessToken {
             claims,
             ..AccessToken::new()
@@ -105,7 +105,8 @@ impl AccessToken {
     #[must_use]
     pub fn with_identity(mut self, identity: impl Into<String>) -> Self {
         self.claims.sub = identity.into();
-        self.claims.identity.clone_from(&self.claims.sub);
+        // The `identity` copy is written from `sub` when the token is signed.
+        self.claims.identity.clear();
         self
     }
 
@@ -189,21 +190,21 @@ impl AccessToken {
     /// Sets the agent endpoint grant.
     #[must_use]
     pub fn with_agent_endpoint(mut self, grant: AgentEndpointGrant) -> Self {
-        self.claims.agent_endpoint = Some(grant);
+        self.claims.agent_endpoint = Some(Box::new(grant));
         self
     }
 
     /// Sets the agent thread grant.
     #[must_use]
     pub fn with_agent_thread(mut self, grant: AgentThreadGrant) -> Self {
-        self.claims.agent_thread = Some(grant);
+        self.claims.agent_thread = Some(Box::new(grant));
         self
     }
 
     /// Sets the room configuration (used if this join creates the room).
     #[must_use]
     pub fn with_room_config(mut self, config: RoomConfiguration) -> Self {
-        self.claims.room_config = Some(config);
+        self.claims.room_config = Some(Box::new(config));
         self
     }
 
@@ -337,6 +338,9 @@ impl AccessToken {
         claims.exp = Some(self.exp_at(now));
         claims.nbf = Some(now);
         claims.iat = Some(now);
+        if claims.identity.is_empty() {
+            claims.identity.clone_from(&claims.sub);
+        }
         claims
     }
 
@@ -346,28 +350,12 @@ impl AccessToken {
         now.saturating_add(self.ttl.as_secs() as i64)
     }
 
-    /// The payload JSON: the registered claims written directly, then the rest of the claims
-    /// (whose `iss` and times are always empty here, so serde leaves them out) spliced in.
+    /// The payload JSON: the registered claims from the key and the clock, then the claims
+    /// (see [`crate::payload`]).
     fn payload_at(&self, api_key: &str, now: i64) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(256 + self.claims.metadata.len());
-        buf.extend_from_slice(b"{\"iss\":");
-        // Writing JSON into a Vec cannot fail for these types (string keys, no I/O).
-        serde_json::to_writer(&mut buf, api_key).expect("string serializes");
-        write!(
-            buf,
-            ",\"exp\":{},\"nbf\":{now},\"iat\":{now}",
-            self.exp_at(now)
-        )
-        .expect("writing to a Vec does not fail");
-        let mark = buf.len();
-        serde_json::to_writer(&mut buf, &self.claims).expect("claims serialize");
-        if buf.len() == mark + 2 {
-            // The rest was `{}`: close the object.
-            buf.truncate(mark);
-            buf.push(b'}');
-        } else {
-            buf[mark] = b',';
-        }
+        let c = &self.claims;
+        let mut buf = Vec::with_capacity(320 + c.name.len() + c.metadata.len());
+        crate::payload::write(&mut buf, c, api_key, self.exp_at(now), now);
         buf
     }
 }

@@ -309,15 +309,19 @@ fn claims() -> impl Strategy<Value = Claims> {
                 c.kind = kind;
                 c.kind_details = kind_details;
                 c.video = video;
+                let endpoint;
+                let thread;
                 (
                     c.sip,
                     c.agent,
                     c.inference,
                     c.observability,
-                    c.agent_endpoint,
-                    c.agent_thread,
+                    endpoint,
+                    thread,
                 ) = grants;
-                c.room_config = room_config;
+                c.agent_endpoint = endpoint.map(Box::new);
+                c.agent_thread = thread.map(Box::new);
+                c.room_config = room_config.map(Box::new);
                 c.room_preset = room_preset;
                 c.sha256 = sha256;
                 // Overwritten by from_claims (identity = sub); set to check that.
@@ -360,13 +364,13 @@ fn via_builder(c: &Claims) -> AccessToken {
         t = t.with_observability(g.clone());
     }
     if let Some(g) = &c.agent_endpoint {
-        t = t.with_agent_endpoint(g.clone());
+        t = t.with_agent_endpoint((**g).clone());
     }
     if let Some(g) = &c.agent_thread {
-        t = t.with_agent_thread(g.clone());
+        t = t.with_agent_thread((**g).clone());
     }
     if let Some(g) = &c.room_config {
-        t = t.with_room_config(g.clone());
+        t = t.with_room_config((**g).clone());
     }
     t
 }

@@ -538,7 +538,7 @@ fn create_room_first(
     let request = rooms::create_request(
         room,
         &RoomSettings::default(),
-        claims.room_config.as_ref(),
+        claims.room_config.as_deref(),
         &claims.room_preset,
     );
     let names = [room.to_owned()];

@@ -1,0 +1,244 @@
+//! Writes the token payload straight into bytes, on the minting hot path.
+//!
+//! The output is the same JSON that serde's derived `Serialize` of [`Claims`] produces (same
+//! keys, same omission rules, same order), with the registered claims first; the keys are
+//! written pre-escaped, and the objects on every join token (the claims and the video grant) are
+//! written field by field without going through a serializer. The rarer grants, the room
+//! configuration and the attributes go through serde. `tests::matches_serde` keeps the two in
+//! step.
+
+use serde::Serialize;
+
+use crate::claims::Claims;
+use crate::grants::VideoGrant;
+
+/// Writes `{"iss":…,"exp":…,"nbf":…,"iat":…,<the rest of the claims>}`. The claims' own `iss`
+/// and times are not written: these arguments replace them.
+pub(crate) fn write(buf: &mut Vec<u8>, c: &Claims, iss: &str, exp: i64, now: i64) {
+    let mut itoa = itoa::Buffer::new();
+    buf.extend_from_slice(b"{\"iss\":");
+    string(buf, iss);
+    buf.extend_from_slice(b",\"exp\":");
+    buf.extend_from_slice(itoa.format(exp).as_bytes());
+    let now = itoa.format(now).as_bytes();
+    buf.extend_from_slice(b",\"nbf\":");
+    buf.extend_from_slice(now);
+    buf.extend_from_slice(b",\"iat\":");
+    buf.extend_from_slice(now);
+    text(buf, b",\"sub\":", &c.sub);
+    text(buf, b",\"jti\":", &c.jti);
+    // Go writes the identity again in its own claim; an unset one copies `sub`.
+    let identity = if c.identity.is_empty() {
+        &c.sub
+    } else {
+        &c.identity
+    };
+    text(buf, b",\"identity\":", identity);
+    text(buf, b",\"name\":", &c.name);
+    if let Some(kind) = &c.kind {
+        value(buf, b",\"kind\":", kind);
+    }
+    if !c.kind_details.is_empty() {
+        value(buf, b",\"kindDetails\":", &c.kind_details);
+    }
+    if let Some(video) = &c.video {
+        buf.extend_from_slice(b",\"video\":");
+        write_video(buf, video);
+    }
+    if let Some(g) = &c.sip {
+        value(buf, b",\"sip\":", g);
+    }
+    if let Some(g) = &c.agent {
+        value(buf, b",\"agent\":", g);
+    }
+    if let Some(g) = &c.inference {
+        value(buf, b",\"inference\":", g);
+    }
+    if let Some(g) = &c.observability {
+        value(buf, b",\"observability\":", g);
+    }
+    if let Some(g) = &c.agent_endpoint {
+        value(buf, b",\"agentEndpoint\":", g);
+    }
+    if let Some(g) = &c.agent_thread {
+        value(buf, b",\"agentThread\":", g);
+    }
+    if let Some(config) = &c.room_config {
+        value(buf, b",\"roomConfig\":", config);
+    }
+    text(buf, b",\"roomPreset\":", &c.room_preset);
+    text(buf, b",\"sha256\":", &c.sha256);
+    text(buf, b",\"metadata\":", &c.metadata);
+    if !c.attributes.is_empty() {
+        value(buf, b",\"attributes\":", &c.attributes);
+    }
+    buf.push(b'}');
+}
+
+fn write_video(buf: &mut Vec<u8>, v: &VideoGrant) {
+    let mut o = Object { buf, first: true };
+    o.flag(b"roomCreate", v.room_create);
+    o.flag(b"roomList", v.room_list);
+    o.flag(b"roomRecord", v.room_record);
+    o.flag(b"roomAdmin", v.room_admin);
+    o.flag(b"roomJoin", v.room_join);
+    o.text(b"room", &v.room);
+    o.text(b"destinationRoom", &v.destination_room);
+    o.tri(b"canPublish", v.can_publish);
+    o.tri(b"canSubscribe", v.can_subscribe);
+    o.tri(b"canPublishData", v.can_publish_data);
+    if !v.can_publish_sources.is_empty() {
+        o.key(b"canPublishSources");
+        serialize(o.buf, &v.can_publish_sources);
+    }
+    o.tri(b"canUpdateOwnMetadata", v.can_update_own_metadata);
+    o.flag(b"ingressAdmin", v.ingress_admin);
+    o.flag(b"hidden", v.hidden);
+    o.flag(b"recorder", v.recorder);
+    o.flag(b"agent", v.agent);
+    o.tri(b"canSubscribeMetrics", v.can_subscribe_metrics);
+    o.tri(b"canManageAgentSession", v.can_manage_agent_session);
+    o.finish();
+}
+
+/// An object being written: `{` before the first key, `,` before the others.
+struct Object<'a> {
+    buf: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Object<'_> {
+    fn key(&mut self, key: &[u8]) {
+        self.buf.push(if self.first { b'{' } else { b',' });
+        self.first = false;
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(key);
+        self.buf.extend_from_slice(b"\":");
+    }
+
+    fn flag(&mut self, key: &[u8], on: bool) {
+        if on {
+            self.key(key);
+            self.buf.extend_from_slice(b"true");
+        }
+    }
+
+    fn tri(&mut self, key: &[u8], value: Option<bool>) {
+        if let Some(v) = value {
+            self.key(key);
+            self.buf
+                .extend_from_slice(if v { b"true" } else { b"false" });
+        }
+    }
+
+    fn text(&mut self, key: &[u8], value: &str) {
+        if !value.is_empty() {
+            self.key(key);
+            string(self.buf, value);
+        }
+    }
+
+    fn finish(self) {
+        // An object with no field still needs its opening brace.
+        if self.first {
+            self.buf.push(b'{');
+        }
+        self.buf.push(b'}');
+    }
+}
+
+/// `,"key":"value"` for a non-empty string.
+fn text(buf: &mut Vec<u8>, key: &[u8], value: &str) {
+    if !value.is_empty() {
+        buf.extend_from_slice(key);
+        string(buf, value);
+    }
+}
+
+/// `,"key":<serde JSON of value>`.
+fn value<T: Serialize + ?Sized>(buf: &mut Vec<u8>, key: &[u8], value: &T) {
+    buf.extend_from_slice(key);
+    serialize(buf, value);
+}
+
+fn string(buf: &mut Vec<u8>, s: &str) {
+    serialize(buf, s);
+}
+
+fn serialize<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) {
+    // Writing JSON into a Vec cannot fail for these types: string map keys, no I/O, no floats
+    // other than those already held in a `serde_json::Value`.
+    serde_json::to_writer(buf, value).expect("claims serialize to JSON");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::{SipGrant, TrackSource};
+
+    fn via_serde(c: &Claims, iss: &str, exp: i64, now: i64) -> serde_json::Value {
+        let mut c = c.clone();
+        c.iss = iss.to_owned();
+        (c.exp, c.nbf, c.iat) = (Some(exp), Some(now), Some(now));
+        serde_json::to_value(&c).unwrap()
+    }
+
+    fn direct(c: &Claims, iss: &str, exp: i64, now: i64) -> String {
+        let mut buf = Vec::new();
+        write(&mut buf, c, iss, exp, now);
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn matches_serde() {
+        let mut c = Claims::default();
+        assert_eq!(
+            direct(&c, "k", 2, 1),
+            r#"{"iss":"k","exp":2,"nbf":1,"iat":1}"#
+        );
+        c.video = Some(VideoGrant::default());
+        assert_eq!(
+            direct(&c, "k", 2, 1),
+            r#"{"iss":"k","exp":2,"nbf":1,"iat":1,"video":{}}"#
+        );
+
+        let mut v = VideoGrant::join("r\"é");
+        v.room_create = true;
+        v.room_list = true;
+        v.room_record = true;
+        v.room_admin = true;
+        v.destination_room = "d".into();
+        v.can_publish = Some(false);
+        v.can_subscribe = Some(true);
+        v.can_publish_data = Some(false);
+        v.can_publish_sources = vec![TrackSource::Camera, TrackSource::ScreenShareAudio];
+        v.can_update_own_metadata = Some(true);
+        v.ingress_admin = true;
+        v.hidden = true;
+        v.recorder = true;
+        v.agent = true;
+        v.can_subscribe_metrics = Some(false);
+        v.can_manage_agent_session = Some(true);
+        c.video = Some(v);
+        c.sub = "a\u{1}b".into();
+        c.identity = c.sub.clone();
+        c.jti = "j".into();
+        c.name = "N".into();
+        c.kind = Some(crate::ParticipantKind::Agent);
+        c.kind_details = vec![crate::KindDetail::Forwarded];
+        c.sip = Some(SipGrant::default());
+        c.room_preset = "p".into();
+        c.sha256 = "s".into();
+        c.metadata = "{\"m\":1}".into();
+        c.attributes.insert("k".into(), String::new());
+        let text = direct(&c, "k", 2, 1);
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, via_serde(&c, "k", 2, 1));
+        // Same bytes and key order as serde after the registered claims and `sub`.
+        let serde_rest = serde_json::to_string(&c).unwrap();
+        assert!(
+            text.ends_with(&serde_rest[serde_rest.find("\"jti\"").unwrap() - 1..]),
+            "{text}"
+        );
+    }
+}
