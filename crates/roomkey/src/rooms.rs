@@ -99,6 +99,24 @@ pub(crate) struct RoomSettings {
     pub(crate) sync_streams: bool,
 }
 
+/// The server, the credentials and the output format, shared by every room command.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Connection {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+impl Connection {
+    fn client(&self, command: &str) -> Result<RoomClient> {
+        self.server.client(self.keys.resolve()?, command)
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct CreateRoomArgs {
     /// Room name
@@ -115,12 +133,7 @@ pub(crate) struct CreateRoomArgs {
     #[arg(long, value_name = "TEXT", requires = "dispatch_agent")]
     job_metadata: Option<String>,
     #[command(flatten)]
-    server: ServerArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    conn: Connection,
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,12 +141,7 @@ pub(crate) struct ListRoomsArgs {
     /// Only these rooms (names that do not exist are left out)
     names: Vec<String>,
     #[command(flatten)]
-    server: ServerArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    conn: Connection,
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,12 +149,7 @@ pub(crate) struct NamedRoomArgs {
     /// Room name
     name: String,
     #[command(flatten)]
-    server: ServerArgs,
-    #[command(flatten)]
-    keys: KeyArgs,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
+    conn: Connection,
 }
 
 /// The room was not found: exit code 1.
@@ -158,9 +161,7 @@ pub(crate) struct NotFound(RoomError);
 pub(crate) fn run(command: &RoomCommand) -> Result<()> {
     match command {
         RoomCommand::Create(args) => {
-            let client = args
-                .server
-                .client(args.keys.resolve()?, "roomkey room create")?;
+            let client = args.conn.client("roomkey room create")?;
             let mut config = RoomConfiguration::default();
             for agent in &args.dispatch_agent {
                 config.agents.push(RoomAgentDispatch::new(
@@ -175,19 +176,17 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
                 args.room_preset.as_deref().unwrap_or(""),
             );
             let room = block_on(client.create_room(&request))??;
-            if args.json {
+            if args.conn.json {
                 print_json(&json!(room));
             } else {
                 print_rooms(&[room]);
             }
         }
         RoomCommand::List(args) => {
-            let client = args
-                .server
-                .client(args.keys.resolve()?, "roomkey room list")?;
+            let client = args.conn.client("roomkey room list")?;
             let mut rooms = block_on(client.list_rooms(&args.names))??;
             rooms.sort_by(|a, b| a.name.cmp(&b.name));
-            if args.json {
+            if args.conn.json {
                 print_json(&json!(rooms));
             } else if rooms.is_empty() {
                 eprintln!("no rooms");
@@ -196,22 +195,18 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
             }
         }
         RoomCommand::Delete(args) => {
-            let client = args
-                .server
-                .client(args.keys.resolve()?, "roomkey room delete")?;
+            let client = args.conn.client("roomkey room delete")?;
             block_on(client.delete_room(&args.name))?.map_err(not_found)?;
-            if args.json {
+            if args.conn.json {
                 print_json(&json!({"deleted": args.name}));
             } else {
                 eprintln!("deleted room {}", safe(&args.name));
             }
         }
         RoomCommand::Participants(args) => {
-            let client = args
-                .server
-                .client(args.keys.resolve()?, "roomkey room participants")?;
+            let client = args.conn.client("roomkey room participants")?;
             let participants = block_on(client.list_participants(&args.name))??;
-            if args.json {
+            if args.conn.json {
                 print_json(&json!(participants));
             } else if participants.is_empty() {
                 eprintln!("no participants in room {}", safe(&args.name));
