@@ -4,8 +4,7 @@
 //! three byte-exact headers the official SDKs emit, or it is decoded and must say `HS256` with no
 //! `crit`. MACs are compared in constant time.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64_simd::{Out, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -57,10 +56,10 @@ pub(crate) fn sign(key: &MacKey, payload: &[u8]) -> String {
     out.push_str(HEADER_B64);
     out.push('.');
     // The payload is the bulk of the token: encode it with SIMD where the CPU has it.
-    base64_simd::URL_SAFE_NO_PAD.encode_append(payload, &mut out);
+    URL_SAFE_NO_PAD.encode_append(payload, &mut out);
     let tag = key.tag(out.as_bytes());
     out.push('.');
-    URL_SAFE_NO_PAD.encode_string(tag, &mut out);
+    URL_SAFE_NO_PAD.encode_append(tag, &mut out);
     out
 }
 
@@ -107,7 +106,7 @@ pub(crate) fn decode(token: &str, max_len: usize) -> Result<Unverified<'_>, Veri
     check_header(header)?;
 
     // Strict like the other segments: no padding, no stray characters, no set trailing bits.
-    let payload = base64_simd::URL_SAFE_NO_PAD
+    let payload = URL_SAFE_NO_PAD
         .decode_to_vec(payload)
         .map_err(|_| VerifyError::Base64 {
             part: Part::Payload,
@@ -118,19 +117,17 @@ pub(crate) fn decode(token: &str, max_len: usize) -> Result<Unverified<'_>, Veri
 
     let mut tag = [0u8; TAG_LEN];
     let tag_is_sha256 = if signature.len() == SHA256_TAG_B64_LEN {
-        // 43 characters carry 32 bytes; the engine wants room for its 33-byte estimate.
-        let mut buf = [0u8; TAG_LEN + 1];
-        let n = URL_SAFE_NO_PAD
-            .decode_slice(signature, &mut buf)
+        // 43 characters carry exactly 32 bytes.
+        URL_SAFE_NO_PAD
+            .decode(signature.as_bytes(), Out::from_slice(&mut tag))
             .map_err(|_| VerifyError::Base64 {
                 part: Part::Signature,
             })?;
-        tag.copy_from_slice(&buf[..TAG_LEN]);
-        n == TAG_LEN
+        true
     } else {
         // Another length cannot be our tag, but it must still be well-formed base64url.
         URL_SAFE_NO_PAD
-            .decode(signature)
+            .decode_to_vec(signature)
             .map_err(|_| VerifyError::Base64 {
                 part: Part::Signature,
             })?;
@@ -164,7 +161,7 @@ fn check_header(header_b64: &str) -> Result<(), VerifyError> {
         return Ok(());
     }
     let bytes = URL_SAFE_NO_PAD
-        .decode(header_b64)
+        .decode_to_vec(header_b64)
         .map_err(|_| VerifyError::Base64 { part: Part::Header })?;
     // serde_json does not check the UTF-8 of members it skips, so check the whole header.
     let text = std::str::from_utf8(&bytes).map_err(|_| VerifyError::HeaderJson {
@@ -200,7 +197,7 @@ mod tests {
     #[test]
     fn known_headers_decode_to_hs256() {
         for h in [HEADER_B64, HEADER_NODE_B64, HEADER_RUST_B64] {
-            let json = URL_SAFE_NO_PAD.decode(h).unwrap();
+            let json = URL_SAFE_NO_PAD.decode_to_vec(h).unwrap();
             let header: Header = serde_json::from_slice(&json).unwrap();
             assert_eq!(header.alg, "HS256");
             assert!(!header.crit);
