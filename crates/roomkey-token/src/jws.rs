@@ -93,12 +93,17 @@ pub(crate) fn decode(token: &str, max_len: usize) -> Result<Unverified<'_>, Veri
             max: max_len,
         });
     }
-    let mut dots = token.match_indices('.').map(|(i, _)| i);
-    let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
-        return Err(VerifyError::SegmentCount {
-            found: token.bytes().filter(|b| *b == b'.').count() + 1,
-        });
+    // The first and last dots are near the ends; then no dot may sit between them.
+    let bytes = token.as_bytes();
+    let (Some(first), Some(second)) = (memchr::memchr(b'.', bytes), memchr::memrchr(b'.', bytes))
+    else {
+        return Err(VerifyError::SegmentCount { found: 1 });
     };
+    if first == second || memchr::memchr(b'.', &bytes[first + 1..second]).is_some() {
+        return Err(VerifyError::SegmentCount {
+            found: memchr::memchr_iter(b'.', bytes).count() + 1,
+        });
+    }
     let header = &token[..first];
     let payload = &token[first + 1..second];
     let signature = &token[second + 1..];

@@ -28,6 +28,14 @@ pub mod limits {
 /// Default token lifetime: 6 hours, as in every official SDK.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(6 * 60 * 60);
 
+// Each thread keeps one payload buffer for minting, so a mint allocates only the token.
+thread_local! {
+    static PAYLOAD_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Largest payload buffer kept between mints.
+const PAYLOAD_BUFFER_KEEP: usize = 16 * 1024;
+
 /// Longest TTL accepted: 100 years.
 const MAX_TTL_SECS: u64 = 100 * 365 * 24 * 60 * 60;
 
@@ -320,15 +328,24 @@ impl AccessToken {
     /// A [`MintError`] if the token would be invalid (see [`validate`](AccessToken::validate)).
     pub fn sign_at(&self, key: &KeyPair, now: i64) -> Result<String, MintError> {
         self.validate()?;
-        let payload = self.payload_at(key.api_key(), now);
-        let len = jws::signed_len(payload.len());
-        if len > crate::DEFAULT_MAX_TOKEN_LEN {
-            return Err(MintError::TokenTooLarge {
-                len,
-                max: crate::DEFAULT_MAX_TOKEN_LEN,
-            });
-        }
-        Ok(jws::sign(&key.mac, &payload))
+        PAYLOAD_BUFFER.with_borrow_mut(|buf| {
+            buf.clear();
+            self.write_payload(buf, key.api_key(), now);
+            let len = jws::signed_len(buf.len());
+            let result = if len > crate::DEFAULT_MAX_TOKEN_LEN {
+                Err(MintError::TokenTooLarge {
+                    len,
+                    max: crate::DEFAULT_MAX_TOKEN_LEN,
+                })
+            } else {
+                Ok(jws::sign(&key.mac, buf))
+            };
+            if buf.capacity() > PAYLOAD_BUFFER_KEEP {
+                // Do not hold on to the memory of an unusually large token.
+                *buf = Vec::new();
+            }
+            result
+        })
     }
 
     /// The claims exactly as [`sign_at`](AccessToken::sign_at) would sign them.
@@ -350,13 +367,18 @@ impl AccessToken {
         now.saturating_add(self.ttl.as_secs() as i64)
     }
 
-    /// The payload JSON: the registered claims from the key and the clock, then the claims
-    /// (see [`crate::payload`]).
+    /// The payload JSON, as signed (tests compare it with the Go reference).
+    #[cfg(test)]
     fn payload_at(&self, api_key: &str, now: i64) -> Vec<u8> {
-        let c = &self.claims;
-        let mut buf = Vec::with_capacity(320 + c.name.len() + c.metadata.len());
-        crate::payload::write(&mut buf, c, api_key, self.exp_at(now), now);
+        let mut buf = Vec::new();
+        self.write_payload(&mut buf, api_key, now);
         buf
+    }
+
+    /// Writes the payload JSON: the registered claims from the key and the clock, then the
+    /// claims (see [`crate::payload`]).
+    fn write_payload(&self, buf: &mut Vec<u8>, api_key: &str, now: i64) {
+        crate::payload::write(buf, &self.claims, api_key, self.exp_at(now), now);
     }
 }
 
