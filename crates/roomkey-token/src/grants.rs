@@ -258,6 +258,7 @@ pub struct VideoGrant {
 
 impl VideoGrant {
     /// A grant to join one room, with the server's default permissions.
+    #[inline]
     pub fn join(room: impl Into<String>) -> Self {
         VideoGrant {
             room_join: true,

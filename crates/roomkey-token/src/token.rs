@@ -76,6 +76,7 @@ impl Default for AccessToken {
 
 impl AccessToken {
     /// An empty token with the default TTL (6 h).
+    #[inline]
     pub fn new() -> Self {
         AccessToken {
             claims: Claims::default(),
@@ -111,6 +112,7 @@ impl AccessToken {
 
     /// Sets the participant identity (`sub`, and the `identity` copy Go writes).
     #[must_use]
+    #[inline]
     pub fn with_identity(mut self, identity: impl Into<String>) -> Self {
         self.claims.sub = identity.into();
         // The `identity` copy is written from `sub` when the token is signed.
@@ -120,6 +122,7 @@ impl AccessToken {
 
     /// Sets the display name.
     #[must_use]
+    #[inline]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.claims.name = name.into();
         self
@@ -127,6 +130,7 @@ impl AccessToken {
 
     /// Sets the participant metadata.
     #[must_use]
+    #[inline]
     pub fn with_metadata(mut self, metadata: impl Into<String>) -> Self {
         self.claims.metadata = metadata.into();
         self
@@ -134,6 +138,7 @@ impl AccessToken {
 
     /// Sets one participant attribute (replacing an earlier value for the key).
     #[must_use]
+    #[inline]
     pub fn with_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.claims.attributes.insert(key.into(), value.into());
         self
@@ -141,6 +146,7 @@ impl AccessToken {
 
     /// Replaces all participant attributes.
     #[must_use]
+    #[inline]
     pub fn with_attributes(mut self, attributes: BTreeMap<String, String>) -> Self {
         self.claims.attributes = attributes;
         self
@@ -148,6 +154,7 @@ impl AccessToken {
 
     /// Sets the participant kind.
     #[must_use]
+    #[inline]
     pub fn with_kind(mut self, kind: ParticipantKind) -> Self {
         self.claims.kind = Some(kind);
         self
@@ -155,6 +162,7 @@ impl AccessToken {
 
     /// Sets the participant kind details.
     #[must_use]
+    #[inline]
     pub fn with_kind_details(mut self, details: Vec<KindDetail>) -> Self {
         self.claims.kind_details = details;
         self
@@ -162,6 +170,7 @@ impl AccessToken {
 
     /// Sets the video grant.
     #[must_use]
+    #[inline]
     pub fn with_video(mut self, grant: VideoGrant) -> Self {
         self.claims.video = Some(grant);
         self
@@ -169,6 +178,7 @@ impl AccessToken {
 
     /// Sets the SIP grant.
     #[must_use]
+    #[inline]
     pub fn with_sip(mut self, grant: SipGrant) -> Self {
         self.claims.sip = Some(grant);
         self
@@ -176,6 +186,7 @@ impl AccessToken {
 
     /// Sets the agent grant.
     #[must_use]
+    #[inline]
     pub fn with_agent(mut self, grant: AgentGrant) -> Self {
         self.claims.agent = Some(grant);
         self
@@ -183,6 +194,7 @@ impl AccessToken {
 
     /// Sets the inference grant.
     #[must_use]
+    #[inline]
     pub fn with_inference(mut self, grant: InferenceGrant) -> Self {
         self.claims.inference = Some(grant);
         self
@@ -190,6 +202,7 @@ impl AccessToken {
 
     /// Sets the observability grant.
     #[must_use]
+    #[inline]
     pub fn with_observability(mut self, grant: ObservabilityGrant) -> Self {
         self.claims.observability = Some(grant);
         self
@@ -197,6 +210,7 @@ impl AccessToken {
 
     /// Sets the agent endpoint grant.
     #[must_use]
+    #[inline]
     pub fn with_agent_endpoint(mut self, grant: AgentEndpointGrant) -> Self {
         self.claims.agent_endpoint = Some(Box::new(grant));
         self
@@ -204,6 +218,7 @@ impl AccessToken {
 
     /// Sets the agent thread grant.
     #[must_use]
+    #[inline]
     pub fn with_agent_thread(mut self, grant: AgentThreadGrant) -> Self {
         self.claims.agent_thread = Some(Box::new(grant));
         self
@@ -211,6 +226,7 @@ impl AccessToken {
 
     /// Sets the room configuration (used if this join creates the room).
     #[must_use]
+    #[inline]
     pub fn with_room_config(mut self, config: RoomConfiguration) -> Self {
         self.claims.room_config = Some(Box::new(config));
         self
@@ -218,6 +234,7 @@ impl AccessToken {
 
     /// Sets the room preset.
     #[must_use]
+    #[inline]
     pub fn with_room_preset(mut self, preset: impl Into<String>) -> Self {
         self.claims.room_preset = preset.into();
         self
@@ -225,6 +242,7 @@ impl AccessToken {
 
     /// Sets the `sha256` claim (base64 SHA-256 of a body, for webhooks).
     #[must_use]
+    #[inline]
     pub fn with_sha256(mut self, sha256: impl Into<String>) -> Self {
         self.claims.sha256 = sha256.into();
         self
@@ -232,6 +250,7 @@ impl AccessToken {
 
     /// Sets how long the token is valid.
     #[must_use]
+    #[inline]
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
@@ -240,6 +259,7 @@ impl AccessToken {
     /// Allows a room configuration that embeds egress credentials. Off by default, as in the Go
     /// reference: anyone who holds the token can decode them.
     #[must_use]
+    #[inline]
     pub fn allow_sensitive_credentials(mut self, allow: bool) -> Self {
         self.allow_sensitive_credentials = allow;
         self
