@@ -536,7 +536,7 @@ impl Config {
         };
 
         let request_timeout = match &raw.request_timeout {
-            Some(v) => match parse_duration(v.get_ref()) {
+            Some(v) => match crate::duration::parse(v.get_ref()) {
                 Ok(d) if d.is_zero() => return ctx.err_at(v, "request_timeout must be positive"),
                 Ok(d) => d,
                 Err(m) => return ctx.err_at(v, m),
@@ -638,11 +638,11 @@ impl Config {
                 );
             }
             let leeway = match &o.leeway {
-                Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+                Some(v) => crate::duration::parse(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
                 None => Duration::from_secs(60),
             };
             let jwks_min_refresh = match &o.jwks_min_refresh {
-                Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+                Some(v) => crate::duration::parse(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
                 None => DEFAULT_JWKS_MIN_REFRESH,
             };
             if oidc
@@ -770,44 +770,6 @@ fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
     Ok(out)
 }
 
-/// Parses "90", "90s", "15m", "1h30m", "2d".
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    let mut total = 0u64;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let factor = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => {
-                return Err(format!(
-                    "{s:?} is not a duration (use e.g. 90s, 15m, 1h30m)"
-                ));
-            }
-        };
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("{s:?} is not a duration (use e.g. 90s, 15m, 1h30m)"))?;
-        total = total.saturating_add(n.saturating_mul(factor));
-        num.clear();
-    }
-    if !num.is_empty() || s.is_empty() {
-        return Err(format!(
-            "{s:?} is not a duration (use e.g. 90s, 15m, 1h30m)"
-        ));
-    }
-    Ok(Duration::from_secs(total))
-}
-
 fn check_profile(
     ctx: &Ctx<'_>,
     name: &str,
@@ -877,11 +839,11 @@ fn check_profile(
         return ctx.err(span, "room_config.agents is allowed but no agents are listed; add agents = [\"name\"] (or [\"*\"])");
     }
     let ttl = match &p.ttl {
-        Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+        Some(v) => crate::duration::parse(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
         None => Duration::from_secs(15 * 60),
     };
     let max_ttl = match &p.max_ttl {
-        Some(v) => parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+        Some(v) => crate::duration::parse(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
         None => ttl,
     };
     if ttl.is_zero() || ttl > max_ttl {

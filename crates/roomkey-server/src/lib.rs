@@ -10,6 +10,7 @@
 mod app;
 pub mod auth;
 pub mod config;
+pub mod duration;
 mod error;
 mod metrics;
 pub mod policy;

@@ -1,7 +1,6 @@
 //! `roomkey`: mint, verify and serve LiveKit access tokens.
 
 mod credentials;
-mod duration;
 mod output;
 mod rooms;
 mod serve;

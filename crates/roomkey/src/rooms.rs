@@ -11,8 +11,8 @@ use roomkey_token::{KeyPair, RoomAgentDispatch, RoomConfiguration};
 use serde_json::json;
 
 use crate::credentials::{KeyArgs, env_var};
-use crate::duration;
 use crate::output::{out, print_json, rfc3339, safe};
+use roomkey_server::duration;
 
 /// Where the LiveKit server is, and how long to wait for it.
 #[derive(Debug, Clone, clap::Args)]

@@ -15,9 +15,9 @@ use roomkey_token::{
 use serde_json::json;
 
 use crate::credentials::{KeyArgs, KeySetArgs};
-use crate::duration;
 use crate::output::{out, print_json, rfc3339, safe, warn};
 use crate::rooms::{self, RoomSettings, ServerArgs, block_on};
+use roomkey_server::duration;
 
 /// The seed action's summary line.
 pub(crate) const SUMMARY: &str =

@@ -1,10 +1,14 @@
-//! Parsing of durations given on the command line: `3600`, `90s`, `10m`, `1h30m`, `2d`.
+//! Durations as people write them, on the command line and in the configuration file:
+//! `3600`, `90s`, `10m`, `1h30m`, `2d`.
 
 use std::time::Duration;
 
 /// Parses a TTL or leeway: a whole number of seconds, or a sequence of `<number><unit>` with
-/// units `s`, `m`, `h`, `d` and `w` (`1h30m`). Used as a clap value parser.
-pub(crate) fn parse(input: &str) -> Result<Duration, String> {
+/// units `s`, `m`, `h`, `d` and `w` (`1h30m`).
+///
+/// # Errors
+/// A message that says what is wrong and shows the accepted forms.
+pub fn parse(input: &str) -> Result<Duration, String> {
     let s = input.trim();
     if s.is_empty() {
         return Err(
