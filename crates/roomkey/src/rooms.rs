@@ -107,7 +107,7 @@ pub(crate) struct Connection {
     #[command(flatten)]
     keys: KeyArgs,
     /// Print JSON
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     json: bool,
 }
 

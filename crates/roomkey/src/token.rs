@@ -152,7 +152,7 @@ pub(crate) struct CreateArgs {
     pub(crate) keys: KeyArgs,
 
     /// Print one JSON object (token, identity, name, room, issued_at, expires_at, claims)
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub(crate) json: bool,
 
     /// Sign as if the time were this (unix seconds); for tests
@@ -585,7 +585,7 @@ pub(crate) struct VerifyArgs {
     keys: KeySetArgs,
 
     /// Print one JSON object (valid, identity, room, times, effective permissions, claims)
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     json: bool,
 
     /// Verify as if the time were this (unix seconds); for tests
