@@ -162,7 +162,16 @@ fn value<T: Serialize + ?Sized>(buf: &mut Vec<u8>, key: &[u8], value: &T) {
 }
 
 fn string(buf: &mut Vec<u8>, s: &str) {
-    serialize(buf, s);
+    // Most identities, names and rooms need no escaping: copy them. Otherwise let serde_json
+    // escape (it escapes exactly `"`, `\` and the control characters, as this test does).
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        buf.reserve(s.len() + 2);
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    } else {
+        serialize(buf, s);
+    }
 }
 
 fn serialize<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) {
@@ -187,6 +196,27 @@ mod tests {
         let mut buf = Vec::new();
         write(&mut buf, c, iss, exp, now);
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_escapes_them() {
+        for text in [
+            "plain",
+            "é 日本 🙂",
+            "a/b<c>&d",
+            "\u{7f}\u{2028}",
+            "q\"b\\s",
+            "tab\there\u{1f}",
+            "",
+        ] {
+            let mut ours = Vec::new();
+            string(&mut ours, text);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(text).unwrap(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
