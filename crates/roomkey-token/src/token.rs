@@ -372,7 +372,7 @@ impl AccessToken {
     pub fn claims_at(&self, api_key: &str, now: i64) -> Claims {
         let mut claims = self.claims.clone();
         claims.iss = api_key.to_owned();
-        claims.exp = Some(self.exp_at(now));
+        claims.exp = Some(self.expires_at(now));
         claims.nbf = Some(now);
         claims.iat = Some(now);
         if claims.identity.is_empty() {
@@ -381,7 +381,8 @@ impl AccessToken {
         claims
     }
 
-    fn exp_at(&self, now: i64) -> i64 {
+    /// The `exp` of a token signed at `now` (unix seconds).
+    pub fn expires_at(&self, now: i64) -> i64 {
         // `validate` bounds the TTL to 100 years, so this neither truncates nor overflows.
         #[allow(clippy::cast_possible_wrap)]
         now.saturating_add(self.ttl.as_secs() as i64)
@@ -398,7 +399,7 @@ impl AccessToken {
     /// Writes the payload JSON: the registered claims from the key and the clock, then the
     /// claims (see [`crate::payload`]).
     fn write_payload(&self, buf: &mut Vec<u8>, api_key: &str, now: i64) {
-        crate::payload::write(buf, &self.claims, api_key, self.exp_at(now), now);
+        crate::payload::write(buf, &self.claims, api_key, self.expires_at(now), now);
     }
 }
 
@@ -410,8 +411,9 @@ fn check_len(field: &'static str, len: usize, max: usize) -> Result<(), MintErro
     }
 }
 
-/// The system clock in unix seconds (0 if the clock is before 1970).
-pub(crate) fn unix_now() -> i64 {
+/// The system clock in unix seconds (0 if the clock is before 1970): the time
+/// [`AccessToken::sign`] and [`Verifier::verify`](crate::Verifier::verify) use.
+pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -499,7 +499,7 @@ pub(crate) fn create(args: &CreateArgs) -> Result<()> {
     } else if args.join && args.room.as_deref().unwrap_or("").is_empty() {
         warn("no --room given: this token lets the participant join any room");
     }
-    let now = args.now.unwrap_or_else(unix_now);
+    let now = args.now.unwrap_or_else(roomkey_token::unix_now);
     let jwt = token.sign_at(&key, now).context("cannot mint the token")?;
     if args.json {
         let claims = token.claims_at(key.api_key(), now);
@@ -563,13 +563,6 @@ fn create_room_first(
     Ok(())
 }
 
-/// The system clock in unix seconds.
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// Check a token's signature and times, and explain what it grants.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
@@ -615,7 +608,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<()> {
     let token = token.trim();
     let token = token.strip_prefix("Bearer ").unwrap_or(token);
     let verifier = roomkey_token::Verifier::new(keys).with_leeway(args.leeway);
-    let now = args.now.unwrap_or_else(unix_now);
+    let now = args.now.unwrap_or_else(roomkey_token::unix_now);
     let verified = match verifier.verify_at(token, now) {
         Ok(v) => v,
         Err(e) => {
