@@ -91,8 +91,10 @@ pub async fn shutdown_signal() {
 /// Sets up logging: `RUST_LOG` (default `info`), as text or JSON lines, on stderr.
 ///
 /// Lines are written by a background thread, so a request never waits on the write; the queue
-/// is not lossy (a full queue makes the logger wait rather than drop an audit line). Keep the
-/// returned guard alive for as long as the server runs: dropping it flushes what is queued.
+/// is not lossy (a full queue makes the logger wait rather than drop an audit line). The thread
+/// buffers what it writes and flushes whenever the queue runs empty, so under load many lines
+/// share one `write(2)` and when idle every line is out at once. Keep the returned guard alive
+/// for as long as the server runs: dropping it flushes what is queued.
 pub fn init_logging(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -100,7 +102,10 @@ pub fn init_logging(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("roomkey-log")
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
