@@ -103,6 +103,7 @@ impl KeySetArgs {
         if let Some(path) = &self.keys_file {
             let text = fs::read_to_string(path)
                 .with_context(|| format!("cannot read the keys file {}", path.display()))?;
+            warn_if_world_readable(path, "keys file");
             return KeySet::parse(&text)
                 .with_context(|| format!("the keys file {} is not valid", path.display()));
         }
@@ -122,7 +123,7 @@ fn read_secret_file(path: &Path) -> Result<String> {
     } else {
         text = fs::read_to_string(path)
             .with_context(|| format!("cannot read the API secret file {}", path.display()))?;
-        warn_if_world_readable(path);
+        warn_if_world_readable(path, "API secret file");
     }
     let secret = text
         .strip_suffix('\n')
@@ -133,13 +134,15 @@ fn read_secret_file(path: &Path) -> Result<String> {
     Ok(secret.to_owned())
 }
 
+/// Warns when a file holding secrets can be read by every user (the LiveKit server refuses to
+/// start with such a key file).
 #[cfg(unix)]
-fn warn_if_world_readable(path: &Path) {
+fn warn_if_world_readable(path: &Path, what: &str) {
     use std::os::unix::fs::PermissionsExt as _;
     if let Ok(meta) = fs::metadata(path) {
         if meta.permissions().mode() & 0o004 != 0 {
             warn(&format!(
-                "the API secret file {} is readable by every user; run `chmod 600` on it",
+                "the {what} {} is readable by every user; run `chmod 600` on it",
                 path.display()
             ));
         }
@@ -147,4 +150,4 @@ fn warn_if_world_readable(path: &Path) {
 }
 
 #[cfg(not(unix))]
-fn warn_if_world_readable(_: &Path) {}
+fn warn_if_world_readable(_: &Path, _: &str) {}

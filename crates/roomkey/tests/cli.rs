@@ -636,6 +636,30 @@ fn verify_reads_stdin_keys_files_and_livekit_keys() {
         None,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let args = [
+            "token",
+            "verify",
+            "--now",
+            "1700000100",
+            "--keys-file",
+            keys.to_str().unwrap(),
+            &token,
+        ];
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let r = run(&args, &[], None);
+        assert!(
+            r.stderr.contains("keys file") && r.stderr.contains("chmod 600"),
+            "{}",
+            r.stderr
+        );
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let r = run(&args, &[], None);
+        assert_eq!(r.code, 0);
+        assert!(!r.stderr.contains("chmod"), "{}", r.stderr);
+    }
 
     let env = [("LIVEKIT_KEYS", format!("{KEY}: {SECRET}"))];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
