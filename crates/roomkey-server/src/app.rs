@@ -301,10 +301,7 @@ async fn issue(
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
-    let ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip());
+    let ip = client_ip(app, &parts);
     if let Some(limiter) = &app.per_ip {
         limit(limiter, &ip, "ip")?;
     }
@@ -449,6 +446,29 @@ fn is_json_media_type(value: &[u8]) -> bool {
     value.len() >= JSON.len()
         && value[..JSON.len()].eq_ignore_ascii_case(JSON)
         && matches!(value.get(JSON.len()), None | Some(b';' | b' ' | b'\t'))
+}
+
+/// The client's address for per-IP limits: the connection's peer, or, behind a trusted reverse
+/// proxy, the last `X-Forwarded-For` entry (the one that proxy appended; earlier entries are
+/// whatever the client chose to send).
+fn client_ip(app: &App, parts: &axum::http::request::Parts) -> IpAddr {
+    if app.config.trust_forwarded_for {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse::<IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip())
 }
 
 async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {

@@ -37,6 +37,10 @@ pub struct FileConfig {
     pub cors_origins: Vec<Spanned<String>>,
     /// Log format: "text" or "json".
     pub log_format: Option<Spanned<String>>,
+    /// Take the client address for per-IP limits from the last `X-Forwarded-For` entry (set
+    /// this only behind a reverse proxy that appends it).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
     /// Rate limits.
     #[serde(default)]
     pub rate_limit: RateLimitFile,
@@ -277,6 +281,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// JSON logs.
     pub json_logs: bool,
+    /// Client addresses come from the last `X-Forwarded-For` entry (behind a reverse proxy).
+    pub trust_forwarded_for: bool,
     /// Requests per minute per caller (0 = off).
     pub per_caller_per_minute: u32,
     /// Requests per minute per IP (0 = off).
@@ -695,6 +701,7 @@ impl Config {
             max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
             cors_origins,
             json_logs,
+            trust_forwarded_for: raw.trust_forwarded_for,
             per_caller_per_minute: raw.rate_limit.per_caller_per_minute.unwrap_or(600),
             per_ip_per_minute: raw.rate_limit.per_ip_per_minute.unwrap_or(1200),
             burst: raw.rate_limit.burst.unwrap_or(50).max(1),

@@ -69,6 +69,40 @@ async fn per_caller_rate_limit() {
 }
 
 #[tokio::test]
+async fn per_ip_limits_behind_a_trusted_proxy() {
+    let with_xff = |xff: &str| {
+        let mut request = post("/api/token", Some(BACKEND_KEY), &json!({}));
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", xff.parse().unwrap());
+        request
+    };
+    let limited = |extra: &str| {
+        router(
+            &base_config(extra)
+                .replace("per_ip_per_minute = 0", "per_ip_per_minute = 30\nburst = 1"),
+        )
+    };
+    // Trusted: the last entry (the one the proxy appended) is the client.
+    let r = limited("trust_forwarded_for = true");
+    call(&r, with_xff("198.51.100.7, 203.0.113.1"))
+        .await
+        .issued();
+    call(&r, with_xff("203.0.113.1"))
+        .await
+        .error(429, "rate_limited");
+    call(&r, with_xff("203.0.113.1, 203.0.113.2"))
+        .await
+        .issued();
+    // Not trusted (the default): the header is ignored, so it cannot buy a fresh budget.
+    let r = limited("");
+    call(&r, with_xff("203.0.113.1")).await.issued();
+    call(&r, with_xff("203.0.113.2"))
+        .await
+        .error(429, "rate_limited");
+}
+
+#[tokio::test]
 async fn per_ip_rate_limit_over_a_socket() {
     let text =
         base_config("").replace("per_ip_per_minute = 0", "per_ip_per_minute = 30\nburst = 3");
