@@ -207,7 +207,6 @@ pub struct TokenRequest {
 
 /// Permission switches of the seed action.
 #[derive(Debug, Clone, Default)]
-#[allow(clippy::struct_excessive_bools)]
 pub struct GrantRequest {
     /// (JSON name, requested value) for every switch present.
     pub switches: Vec<(&'static str, bool)>,
