@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod duration;
 mod error;
+pub mod logging;
 mod metrics;
 pub mod policy;
 
@@ -22,6 +23,7 @@ use std::sync::Arc;
 pub use app::{App, SUMMARY, router};
 pub use config::{Config, ConfigError, EnvOverrides};
 pub use error::ApiError;
+pub use logging::{LogGuard, init_logging};
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections
 /// and finishes the requests in flight, waiting at most the request timeout plus
@@ -86,38 +88,4 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
-}
-
-/// Sets up logging: `RUST_LOG` (default `info`), as text or JSON lines, on stderr.
-///
-/// Lines are written by a background thread, so a request never waits on the write; the queue
-/// is not lossy (a full queue makes the logger wait rather than drop an audit line). The thread
-/// buffers what it writes and flushes whenever the queue runs empty, so under load many lines
-/// share one `write(2)` and when idle every line is out at once. Keep the returned guard alive
-/// for as long as the server runs: dropping it flushes what is queued.
-pub fn init_logging(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("roomkey-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(ansi);
-    let _ = if json {
-        builder
-            .json()
-            .with_current_span(false)
-            .with_span_list(false)
-            .try_init()
-    } else {
-        builder.try_init()
-    };
-    guard
 }

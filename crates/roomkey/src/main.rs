@@ -10,6 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Mint, verify and serve LiveKit access tokens.
 ///
 /// Credentials come from --api-key and --api-secret-file, or LIVEKIT_API_KEY and

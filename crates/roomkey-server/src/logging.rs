@@ -1,0 +1,707 @@
+//! Logging for `roomkey serve`: `RUST_LOG` filtering, text or JSON lines, written to stderr by
+//! a background thread.
+//!
+//! Two parts, both made for a server that logs one audit line per token at tens of thousands of
+//! tokens a second:
+//!
+//! - [`JsonLayer`] formats each event straight into a per-thread buffer as one JSON object,
+//!   in the shape of `tracing-subscriber`'s JSON format:
+//!   `{"timestamp":"…Z","level":"INFO","fields":{"message":"…",…},"target":"…"}`.
+//! - [`LogSink`] collects whole lines from every thread in one shared buffer, and a writer
+//!   thread writes what has gathered with one `write(2)`. A request never waits on the write;
+//!   it only copies its line. The writer is woken by the first line after it went idle, then
+//!   lingers for [`LINGER`] so that the lines of a busy moment go out together; under load that
+//!   is a few hundred wake-ups a second instead of one per line. Nothing is dropped: when
+//!   [`MAX_PENDING`] bytes are waiting (the output is not keeping up), loggers wait for the
+//!   writer. Dropping the [`LogGuard`] writes out everything pending; lines logged after that
+//!   are written directly.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt as _};
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+/// How long the writer waits, after the first line of a batch, for more lines to join it.
+pub const LINGER: Duration = Duration::from_millis(2);
+
+/// Bytes waiting to be written beyond which loggers wait for the writer.
+pub const MAX_PENDING: usize = 8 << 20;
+
+/// Sets up logging for `roomkey serve`: `RUST_LOG` (default `info`), as text or JSON lines, on
+/// stderr, through a [`LogSink`]. Keep the returned guard alive for as long as the server runs:
+/// dropping it writes out what is pending.
+///
+/// Does nothing but return a guard if a global subscriber is already set.
+pub fn init_logging(json: bool) -> LogGuard {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (sink, guard) = LogSink::spawn(Box::new(std::io::stderr()));
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = if json {
+        registry.with(JsonLayer::new(sink)).try_init()
+    } else {
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(ansi)
+                    .with_writer(sink),
+            )
+            .try_init()
+    };
+    guard
+}
+
+/// The shared end of the log writer: cheap to clone, and a `MakeWriter` for
+/// `tracing-subscriber`'s text format (which writes each event with one `write_all`).
+#[derive(Clone)]
+pub struct LogSink {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for LogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogSink").finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Pending bytes beyond which loggers wait ([`MAX_PENDING`]).
+    max_pending: usize,
+    /// Signalled when lines arrive for an idle writer, and when the guard closes the sink.
+    writer_wake: Condvar,
+    /// Signalled when the writer has taken the pending lines.
+    space: Condvar,
+}
+
+struct State {
+    pending: Vec<u8>,
+    writer_idle: bool,
+    waiting_loggers: usize,
+    closed: bool,
+    /// The output, once the writer thread has stopped: later lines go straight to it.
+    direct: Option<Box<dyn Write + Send>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock leaves the buffer usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Stops the writer thread when dropped, after it has written everything pending.
+#[must_use = "dropping the guard stops the log writer"]
+pub struct LogGuard {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for LogGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogGuard").finish_non_exhaustive()
+    }
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.writer_wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl LogSink {
+    /// Starts a writer thread for `out`.
+    ///
+    /// If the thread cannot be started, lines are written directly, under the sink's lock.
+    pub fn spawn(out: Box<dyn Write + Send>) -> (LogSink, LogGuard) {
+        Self::spawn_with_limit(out, MAX_PENDING)
+    }
+
+    fn spawn_with_limit(out: Box<dyn Write + Send>, max_pending: usize) -> (LogSink, LogGuard) {
+        let shared = Arc::new(Shared {
+            max_pending,
+            state: Mutex::new(State {
+                pending: Vec::with_capacity(64 * 1024),
+                writer_idle: false,
+                waiting_loggers: 0,
+                closed: false,
+                direct: None,
+            }),
+            writer_wake: Condvar::new(),
+            space: Condvar::new(),
+        });
+        let for_thread = Arc::clone(&shared);
+        // The thread takes `out` through this slot, so that it is still here if spawning fails.
+        let slot = Arc::new(Mutex::new(Some(out)));
+        let thread_slot = Arc::clone(&slot);
+        let thread = std::thread::Builder::new()
+            .name("roomkey-log".into())
+            .spawn(move || {
+                let out = thread_slot
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                if let Some(out) = out {
+                    run_writer(&for_thread, out);
+                }
+            })
+            .ok();
+        if thread.is_none() {
+            shared.lock().direct = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        }
+        (
+            LogSink {
+                shared: Arc::clone(&shared),
+            },
+            LogGuard { shared, thread },
+        )
+    }
+
+    /// Queues one or more whole lines.
+    pub fn write_lines(&self, lines: &[u8]) {
+        let mut state = self.shared.lock();
+        if let Some(out) = state.direct.as_mut() {
+            let _ = out.write_all(lines).and_then(|()| out.flush());
+            return;
+        }
+        while state.pending.len() >= self.shared.max_pending && !state.closed {
+            state.waiting_loggers += 1;
+            state = self
+                .shared
+                .space
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+            state.waiting_loggers -= 1;
+        }
+        if let Some(out) = state.direct.as_mut() {
+            let _ = out.write_all(lines).and_then(|()| out.flush());
+            return;
+        }
+        state.pending.extend_from_slice(lines);
+        if state.writer_idle {
+            state.writer_idle = false;
+            drop(state);
+            self.shared.writer_wake.notify_one();
+        }
+    }
+}
+
+fn run_writer(shared: &Shared, mut out: Box<dyn Write + Send>) {
+    let mut batch: Vec<u8> = Vec::with_capacity(64 * 1024);
+    loop {
+        let mut state = shared.lock();
+        while state.pending.is_empty() && !state.closed {
+            state.writer_idle = true;
+            state = shared
+                .writer_wake
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state.writer_idle = false;
+        if state.pending.is_empty() {
+            // Closed, and everything is out: later lines are written directly.
+            let _ = out.flush();
+            state.direct = Some(out);
+            drop(state);
+            shared.space.notify_all();
+            return;
+        }
+        if !state.closed && state.pending.len() < shared.max_pending / 2 {
+            drop(state);
+            std::thread::sleep(LINGER);
+            state = shared.lock();
+        }
+        std::mem::swap(&mut state.pending, &mut batch);
+        let wake_loggers = state.waiting_loggers > 0;
+        drop(state);
+        if wake_loggers {
+            shared.space.notify_all();
+        }
+        // Nowhere to report a failed write to: the lines are dropped, the next batch tried.
+        let _ = out.write_all(&batch).and_then(|()| out.flush());
+        batch.clear();
+        if batch.capacity() > shared.max_pending.max(64 * 1024) {
+            batch = Vec::with_capacity(64 * 1024);
+        }
+    }
+}
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_lines(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogSink {
+    type Writer = LogSink;
+
+    fn make_writer(&'a self) -> LogSink {
+        self.clone()
+    }
+}
+
+/// Formats events as JSON lines into a [`LogSink`].
+#[derive(Debug)]
+pub struct JsonLayer {
+    sink: LogSink,
+}
+
+impl JsonLayer {
+    /// A layer writing to `sink`.
+    pub fn new(sink: LogSink) -> Self {
+        JsonLayer { sink }
+    }
+}
+
+thread_local! {
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for JsonLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let now = SystemTime::now();
+        let emit = |line: &mut Vec<u8>| {
+            line.clear();
+            format_event(line, now, event);
+            self.sink.write_lines(line);
+        };
+        // An event logged while formatting another (from a `Debug` impl) gets its own buffer.
+        LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => {
+                emit(&mut line);
+                if line.capacity() > 64 * 1024 {
+                    *line = Vec::new();
+                }
+            }
+            Err(_) => emit(&mut Vec::new()),
+        });
+    }
+}
+
+/// Writes one event as a JSON line (with its newline) to `out`.
+fn format_event(out: &mut Vec<u8>, now: SystemTime, event: &Event<'_>) {
+    let meta = event.metadata();
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    write_timestamp(out, now);
+    out.extend_from_slice(b"\",\"level\":\"");
+    out.extend_from_slice(meta.level().as_str().as_bytes());
+    out.extend_from_slice(b"\",\"fields\":{");
+    event.record(&mut FieldWriter { out, first: true });
+    out.extend_from_slice(b"},\"target\":");
+    write_json_str(out, meta.target());
+    out.extend_from_slice(b"}\n");
+}
+
+/// Writes the fields of an event as the members of a JSON object.
+struct FieldWriter<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl FieldWriter<'_> {
+    fn key(&mut self, field: &Field) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        write_json_str(self.out, field.name());
+        self.out.push(b':');
+    }
+}
+
+impl Visit for FieldWriter<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.key(field);
+        write_json_str(self.out, value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.key(field);
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.key(field);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.key(field);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.key(field);
+        if value.is_finite() {
+            let _ = write!(self.out, "{value}");
+        } else {
+            // JSON has no NaN or infinity.
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.key(field);
+        self.out.push(b'"');
+        let _ = fmt::write(&mut JsonEscaper(self.out), format_args!("{value}"));
+        self.out.push(b'"');
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.key(field);
+        self.out.push(b'"');
+        let _ = fmt::write(&mut JsonEscaper(self.out), format_args!("{value:?}"));
+        self.out.push(b'"');
+    }
+}
+
+/// Writes `s` as a JSON string, quotes included.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    escape_into(out, s);
+    out.push(b'"');
+}
+
+/// A `fmt::Write` that appends what it is given, escaped for the inside of a JSON string.
+struct JsonEscaper<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for JsonEscaper<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        escape_into(self.0, s);
+        Ok(())
+    }
+}
+
+/// Appends `s` escaped for the inside of a JSON string: `"`, `\` and the control characters.
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if short.is_empty() {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Writes `t` as an RFC 3339 UTC time with microseconds: `2026-11-29T09:56:00.123456Z`.
+fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
+    // Times before 1970 do not happen on a running server; they are written as the epoch.
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let of_day = secs % 86_400;
+    push_digits(out, year, 4);
+    out.push(b'-');
+    push_digits(out, u64::from(month), 2);
+    out.push(b'-');
+    push_digits(out, u64::from(day), 2);
+    out.push(b'T');
+    push_digits(out, of_day / 3600, 2);
+    out.push(b':');
+    push_digits(out, of_day / 60 % 60, 2);
+    out.push(b':');
+    push_digits(out, of_day % 60, 2);
+    out.push(b'.');
+    push_digits(out, u64::from(since.subsec_micros()), 6);
+    out.push(b'Z');
+}
+
+/// Appends the last `width` decimal digits of `value`, zero-padded.
+fn push_digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    out.extend_from_slice(&buf[..width]);
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (days-to-civil, by eras of
+/// 400 years of 146,097 days each).
+fn civil_from_days(days: u64) -> (u64, u8, u8) {
+    // Shift the epoch to 0000-03-01, so that a leap day is the last day of its year.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// An output that tests can read, and can hold back (a slow terminal or pipe).
+    #[derive(Clone, Default)]
+    struct Capture {
+        bytes: Arc<Mutex<Vec<u8>>>,
+        writes: Arc<std::sync::atomic::AtomicUsize>,
+        gate: Arc<Mutex<()>>,
+    }
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _held = self.gate.lock().unwrap();
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.bytes.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Capture {
+        fn text(&self) -> String {
+            String::from_utf8(self.bytes.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn json_lines(capture: &Capture) -> Vec<Value> {
+        capture
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    #[test]
+    fn events_are_json_lines_in_tracing_subscribers_shape() {
+        let capture = Capture::default();
+        let (sink, guard) = LogSink::spawn(Box::new(capture.clone()));
+        let subscriber = tracing_subscriber::registry().with(JsonLayer::new(sink));
+        let before = SystemTime::now();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                target: "roomkey::audit",
+                caller = "back\"end\n",
+                ttl_s = 900u64,
+                delta = -3i64,
+                ok = true,
+                ratio = 1.5f64,
+                nan = f64::NAN,
+                debug = ?vec!["a", "b"],
+                "token {}",
+                "issued"
+            );
+            tracing::warn!(
+                error = &std::io::Error::other("disk \"full\"") as &dyn std::error::Error,
+                "oops"
+            );
+        });
+        drop(guard);
+        let lines = json_lines(&capture);
+        assert_eq!(lines.len(), 2, "{}", capture.text());
+        let audit = &lines[0];
+        assert_eq!(audit["level"], "INFO");
+        assert_eq!(audit["target"], "roomkey::audit");
+        let fields = &audit["fields"];
+        assert_eq!(fields["message"], "token issued");
+        assert_eq!(fields["caller"], "back\"end\n");
+        assert_eq!(fields["ttl_s"], 900);
+        assert_eq!(fields["delta"], -3);
+        assert_eq!(fields["ok"], true);
+        assert_eq!(fields["ratio"], 1.5);
+        assert_eq!(fields["nan"], Value::Null);
+        assert_eq!(fields["debug"], r#"["a", "b"]"#);
+        assert_eq!(lines[1]["level"], "WARN");
+        assert_eq!(lines[1]["fields"]["error"], "disk \"full\"");
+        assert_eq!(lines[1]["target"], module_path!());
+        // The timestamp is this moment's, as RFC 3339 UTC with microseconds.
+        let stamp = audit["timestamp"].as_str().unwrap();
+        let mut expected = Vec::new();
+        write_timestamp(&mut expected, before);
+        let expected = String::from_utf8(expected).unwrap();
+        assert_eq!(stamp.len(), "2026-11-29T09:56:00.123456Z".len(), "{stamp}");
+        assert_eq!(stamp[..16], expected[..16], "{stamp} vs {expected}");
+    }
+
+    #[test]
+    fn every_character_survives_escaping() {
+        let mut all: String = (0u32..0x80).filter_map(char::from_u32).collect();
+        all.push_str("é€😀\u{2028}\u{7f}");
+        let mut out = Vec::new();
+        write_json_str(&mut out, &all);
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, all);
+        // Control characters are escaped, never raw (a raw newline would split the line).
+        assert!(out.iter().all(|b| *b >= 0x20), "{out:?}");
+        assert!(String::from_utf8(out).unwrap().contains("\\u001f"));
+    }
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        let at = |secs: u64, micros: u32| {
+            let mut out = Vec::new();
+            write_timestamp(
+                &mut out,
+                UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros.into()),
+            );
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(at(1_795_946_160, 42), "2026-11-29T09:56:00.000042Z");
+        assert_eq!(
+            at(11_016 * 86_400 + 86_399, 999_999),
+            "2000-02-29T23:59:59.999999Z"
+        );
+        assert_eq!(at(47_540 * 86_400, 0), "2100-02-28T00:00:00.000000Z");
+        assert_eq!(at(47_541 * 86_400, 0), "2100-03-01T00:00:00.000000Z");
+        assert_eq!(at(157_113 * 86_400, 0), "2400-02-29T00:00:00.000000Z");
+        // Every day from 1970 to 2400 follows the one before it in a plainly counted calendar.
+        let (mut y, mut m, mut d) = (1970u64, 1u8, 1u8);
+        for days in 0..157_200 {
+            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            let month_len = match m {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            d += 1;
+            if d > month_len {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lines_from_many_threads_all_arrive_whole_and_in_order() {
+        let capture = Capture::default();
+        // A small limit, and an output held back while the loggers run, so they have to wait.
+        let (sink, guard) = LogSink::spawn_with_limit(Box::new(capture.clone()), 4096);
+        let held = capture.gate.lock().unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let sink = sink.clone();
+                std::thread::spawn(move || {
+                    for i in 0..2000 {
+                        sink.write_lines(format!("{t} {i}\n").as_bytes());
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        drop(held);
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(guard);
+        let text = capture.text();
+        let mut next = [0usize; 4];
+        for line in text.lines() {
+            let (t, i) = line.split_once(' ').unwrap();
+            let t: usize = t.parse().unwrap();
+            assert_eq!(i.parse::<usize>().unwrap(), next[t], "thread {t}");
+            next[t] += 1;
+        }
+        assert_eq!(next, [2000; 4]);
+        // Batched: far fewer writes than lines.
+        let writes = capture.writes.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(writes < 8000, "{writes} writes for 8000 lines");
+    }
+
+    #[test]
+    fn a_line_is_out_soon_without_the_guard_being_dropped() {
+        let capture = Capture::default();
+        let (sink, _guard) = LogSink::spawn(Box::new(capture.clone()));
+        sink.write_lines(b"one\n");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while capture.text().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the line was never written"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(capture.text(), "one\n");
+    }
+
+    #[test]
+    fn lines_after_the_guard_is_dropped_are_written_directly() {
+        let capture = Capture::default();
+        let (sink, guard) = LogSink::spawn(Box::new(capture.clone()));
+        sink.write_lines(b"before\n");
+        drop(guard);
+        assert_eq!(capture.text(), "before\n");
+        sink.write_lines(b"after\n");
+        assert_eq!(capture.text(), "before\nafter\n");
+    }
+
+    #[test]
+    fn the_text_format_writes_through_the_sink() {
+        let capture = Capture::default();
+        let (sink, guard) = LogSink::spawn(Box::new(capture.clone()));
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(sink),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "roomkey::audit", identity = "alice", "token issued");
+        });
+        drop(guard);
+        let text = capture.text();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.contains("INFO roomkey::audit: token issued identity=\"alice\""),
+            "{text}"
+        );
+    }
+}
