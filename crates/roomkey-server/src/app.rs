@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -88,7 +89,6 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(
 /// other routes get a router-level timeout. CORS is layered only when origins are configured,
 /// so servers without browser callers send no CORS headers at all.
 pub fn router(app: Arc<App>) -> Router {
-    let limit = app.config.max_body_bytes;
     let timeout = app.config.request_timeout;
     let cors_origins = app.config.cors_origins.clone();
     let others = Router::new()
@@ -106,7 +106,6 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(others)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
         }));
@@ -389,7 +388,7 @@ async fn issue(
     let (status, body) = match endpoint {
         Endpoint::Standard => (
             StatusCode::CREATED,
-            serde_json::to_vec(&StandardResponse {
+            json_vec(&StandardResponse {
                 server_url: &profile.livekit_url,
                 participant_token: &jwt,
                 room_name: &decision.room,
@@ -398,7 +397,7 @@ async fn issue(
         ),
         Endpoint::Action => (
             StatusCode::OK,
-            serde_json::to_vec(&ActionResponse {
+            json_vec(&ActionResponse {
                 token: &jwt,
                 summary: SUMMARY,
                 expires_at: Some(token.expires_at(now)),
@@ -409,14 +408,22 @@ async fn issue(
         ),
     };
     let body = body.map_err(|e| ApiError::Internal(format!("cannot write the response: {e}")))?;
-    let headers = [
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        ),
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-    ];
-    Ok((status, headers, body).into_response())
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Serializes an answer into a buffer sized for a token and a few short strings.
+fn json_vec(value: &impl Serialize) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut out, value)?;
+    Ok(out)
 }
 
 /// The standard endpoint's answer (snake_case only: Swift and Rust clients read nothing else).
