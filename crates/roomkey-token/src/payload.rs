@@ -41,6 +41,18 @@ pub(crate) fn write(buf: &mut Vec<u8>, c: &Claims, iss: &str, exp: i64, now: i64
     if !c.kind_details.is_empty() {
         value(buf, b",\"kindDetails\":", &c.kind_details);
     }
+    grant_members(buf, c);
+    text(buf, b",\"roomPreset\":", &c.room_preset);
+    text(buf, b",\"sha256\":", &c.sha256);
+    text(buf, b",\"metadata\":", &c.metadata);
+    if !c.attributes.is_empty() {
+        value(buf, b",\"attributes\":", &c.attributes);
+    }
+    buf.push(b'}');
+}
+
+/// Writes the permission members, `,"video":{…}` to `,"roomConfig":{…}`, each when present.
+fn grant_members(buf: &mut Vec<u8>, c: &Claims) {
     if let Some(video) = &c.video {
         buf.extend_from_slice(b",\"video\":");
         write_video(buf, video);
@@ -66,11 +78,17 @@ pub(crate) fn write(buf: &mut Vec<u8>, c: &Claims, iss: &str, exp: i64, now: i64
     if let Some(config) = &c.room_config {
         value(buf, b",\"roomConfig\":", config);
     }
-    text(buf, b",\"roomPreset\":", &c.room_preset);
-    text(buf, b",\"sha256\":", &c.sha256);
-    text(buf, b",\"metadata\":", &c.metadata);
-    if !c.attributes.is_empty() {
-        value(buf, b",\"attributes\":", &c.attributes);
+}
+
+/// Writes the permission members as one JSON object (`{}` when there are none).
+pub(crate) fn write_grants(buf: &mut Vec<u8>, c: &Claims) {
+    let start = buf.len();
+    grant_members(buf, c);
+    if buf.len() == start {
+        buf.push(b'{');
+    } else {
+        // The first member's comma opens the object.
+        buf[start] = b'{';
     }
     buf.push(b'}');
 }
@@ -196,6 +214,49 @@ mod tests {
         let mut buf = Vec::new();
         write(&mut buf, c, iss, exp, now);
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn grants_are_written_as_the_payload_carries_them() {
+        let mut c = Claims {
+            sub: "alice".into(),
+            metadata: "m".into(),
+            ..Claims::default()
+        };
+        let mut empty = Vec::new();
+        write_grants(&mut empty, &c);
+        assert_eq!(empty, b"{}");
+        c.video = Some(VideoGrant {
+            room_join: true,
+            room: "r\"1".into(),
+            can_publish: Some(false),
+            ..VideoGrant::default()
+        });
+        c.sip = Some(SipGrant {
+            admin: true,
+            call: false,
+        });
+        c.room_config = Some(Box::new(crate::RoomConfiguration {
+            max_participants: 3,
+            ..crate::RoomConfiguration::default()
+        }));
+        let mut grants = Vec::new();
+        write_grants(&mut grants, &c);
+        let grants = String::from_utf8(grants).unwrap();
+        let payload = direct(&c, "key", 2, 1);
+        // The object's members are the payload's, byte for byte and in the same order.
+        assert!(
+            payload.contains(&grants[1..grants.len() - 1]),
+            "{grants}\n{payload}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&grants).unwrap();
+        let full = via_serde(&c, "key", 2, 1);
+        let keys: Vec<&String> = parsed.as_object().unwrap().keys().collect();
+        // (serde_json's map is sorted; the order is checked by the comparison above.)
+        assert_eq!(keys, ["roomConfig", "sip", "video"]);
+        for key in keys {
+            assert_eq!(parsed[key], full[key], "{key}");
+        }
     }
 
     #[test]
