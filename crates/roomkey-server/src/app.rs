@@ -12,6 +12,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::FutureExt as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use roomkey_rooms::{CreateRoomRequest, RoomClient};
 use roomkey_token::{AccessToken, MintError, RoomConfiguration};
@@ -22,6 +23,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::json;
 use crate::metrics::{self, Metrics};
 use crate::policy::{self, Caller, Decision, GrantRequest, TokenRequest};
 
@@ -85,9 +87,10 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(
 
 /// The router: every route and layer. Tests drive it without a socket.
 ///
-/// The token endpoints time out on their own (so the timeout is counted in the metrics); the
-/// other routes get a router-level timeout. CORS is layered only when origins are configured,
-/// so servers without browser callers send no CORS headers at all.
+/// The token endpoints time out on their own and catch their own panics (so both are counted
+/// in the metrics, and no layer wraps the hot path); the other routes get a router-level
+/// timeout and panic catcher. CORS is layered only when origins are configured, so servers
+/// without browser callers send no CORS headers at all.
 pub fn router(app: Arc<App>) -> Router {
     let timeout = app.config.request_timeout;
     let cors_origins = app.config.cors_origins.clone();
@@ -99,16 +102,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             timeout,
             backstop_timeout,
-        ));
+        ))
+        .route_layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".into()).into_response()
+        }));
     let router = Router::new()
         .route("/api/token", post(standard_endpoint))
         .route("/api/v1/generate-access-token", post(action_endpoint))
         .merge(others)
         .fallback(|| async { ApiError::NotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::Internal("a handler panicked".into()).into_response()
-        }));
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     // Outermost, so that every answer (errors and timeouts included) carries CORS headers.
     let router = if cors_origins.is_empty() {
         router
@@ -263,12 +266,16 @@ async fn action_endpoint(State(app): State<Arc<App>>, request: Request) -> Respo
 async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
     let started = Instant::now();
     let mut profile = None;
-    let result = tokio::time::timeout(
+    let issued = tokio::time::timeout(
         app.config.request_timeout,
         issue(app, endpoint, request, &mut profile),
-    )
-    .await
-    .unwrap_or(Err(ApiError::Timeout));
+    );
+    // A panic answers 500 like any other internal error, instead of dropping the connection.
+    let result = match std::panic::AssertUnwindSafe(issued).catch_unwind().await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_elapsed)) => Err(ApiError::Timeout),
+        Err(_panic) => Err(ApiError::Internal("a handler panicked".into())),
+    };
     app.metrics
         .observe(endpoint.index(), started.elapsed().as_secs_f64());
     match result {
@@ -300,9 +307,8 @@ async fn issue(
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
-    let ip = client_ip(app, &parts);
     if let Some(limiter) = &app.per_ip {
-        limit(limiter, &ip, "ip")?;
+        limit(limiter, &client_ip(app, &parts), "ip")?;
     }
     let caller = authenticate(app, headers).await?;
     let profile = &app.config.profiles[caller.profile];
@@ -388,16 +394,16 @@ async fn issue(
     let (status, body) = match endpoint {
         Endpoint::Standard => (
             StatusCode::CREATED,
-            json_vec(&StandardResponse {
-                server_url: &profile.livekit_url,
-                participant_token: &jwt,
-                room_name: &decision.room,
-                participant_name: &decision.name,
-            }),
+            Ok(standard_answer(
+                &profile.livekit_url,
+                &jwt,
+                &decision.room,
+                &decision.name,
+            )),
         ),
         Endpoint::Action => (
             StatusCode::OK,
-            json_vec(&ActionResponse {
+            serde_json::to_vec(&ActionResponse {
                 token: &jwt,
                 summary: SUMMARY,
                 expires_at: Some(token.expires_at(now)),
@@ -419,20 +425,20 @@ async fn issue(
     Ok(response)
 }
 
-/// Serializes an answer into a buffer sized for a token and a few short strings.
-fn json_vec(value: &impl Serialize) -> serde_json::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(1024);
-    serde_json::to_writer(&mut out, value)?;
-    Ok(out)
-}
-
-/// The standard endpoint's answer (snake_case only: Swift and Rust clients read nothing else).
-#[derive(Serialize)]
-struct StandardResponse<'a> {
-    server_url: &'a str,
-    participant_token: &'a str,
-    room_name: &'a str,
-    participant_name: &'a str,
+/// The standard endpoint's answer, in snake_case only (Swift and Rust clients read nothing
+/// else): `{"server_url":…,"participant_token":…,"room_name":…,"participant_name":…}`.
+fn standard_answer(server_url: &str, token: &str, room: &str, name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(server_url.len() + token.len() + room.len() + name.len() + 96);
+    out.extend_from_slice(b"{\"server_url\":");
+    json::push_str(&mut out, server_url);
+    out.extend_from_slice(b",\"participant_token\":");
+    json::push_str(&mut out, token);
+    out.extend_from_slice(b",\"room_name\":");
+    json::push_str(&mut out, room);
+    out.extend_from_slice(b",\"participant_name\":");
+    json::push_str(&mut out, name);
+    out.push(b'}');
+    out
 }
 
 /// The seed action endpoint's answer.
@@ -583,24 +589,18 @@ async fn create_room(app: &App, d: &Decision, profile: &str) -> Result<(), ApiEr
     result.map(|_| ()).map_err(ApiError::Upstream)
 }
 
-/// One audit line per issued token: who asked, for whom, where, what (as a digest of the
-/// grants), how long. Never the token or a secret.
+/// One audit line per issued token: who asked, for whom, where, what, how long. Never the token
+/// or a secret. What the token allows is `grants`: the first 16 hex digits of the SHA-256 of
+/// the token's grants object ([`roomkey_token::Claims::write_grants_json`]), so equal grants
+/// give equal digests and a digest can be checked against a token.
 fn audit(caller: &Caller, profile: &str, d: &Decision, token: &AccessToken) {
-    let c = token.claims();
-    let mut hasher = HashWriter(Sha256::new());
-    // Serializing into the hasher cannot fail: the writer never returns an error.
-    let _ = serde_json::to_writer(
-        &mut hasher,
-        &(
-            &c.video,
-            &c.sip,
-            &c.agent,
-            &c.inference,
-            &c.observability,
-            &c.room_config,
-        ),
-    );
-    let digest = hasher.0.finalize();
+    // The grants exactly as the token carries them, so the digest can be recomputed from it.
+    let digest = GRANTS.with(|cell| {
+        let mut grants = cell.borrow_mut();
+        grants.clear();
+        token.claims().write_grants_json(&mut grants);
+        Sha256::digest(grants.as_slice())
+    });
     let mut hex = [0u8; 16];
     for (pair, byte) in hex.chunks_exact_mut(2).zip(digest.iter()) {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -619,17 +619,9 @@ fn audit(caller: &Caller, profile: &str, d: &Decision, token: &AccessToken) {
     );
 }
 
-/// Feeds written bytes to a hash.
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+thread_local! {
+    /// The grants of the token being audited, written out to be hashed.
+    static GRANTS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
@@ -678,4 +670,33 @@ async fn index(State(app): State<Arc<App>>) -> Response {
         headers.insert("x-roomkey-dev", HeaderValue::from_static("1"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_answer_is_the_json_object_of_its_four_fields() {
+        for (url, room, name) in [
+            ("wss://livekit.example.com", "support-1", "Ann"),
+            ("wss://x.test/\"q\"", "room\\with\nnewline", "Zoë 🙂 \u{1}"),
+            ("", "", ""),
+        ] {
+            let token = "eyJhbGciOiJIUzI1NiJ9.e30.c2ln";
+            let answer = standard_answer(url, token, room, name);
+            let parsed: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+            assert_eq!(
+                parsed,
+                serde_json::json!({
+                    "server_url": url,
+                    "participant_token": token,
+                    "room_name": room,
+                    "participant_name": name,
+                })
+            );
+            // The order LiveKit's examples use, server_url first.
+            assert!(answer.starts_with(b"{\"server_url\":"));
+        }
+    }
 }

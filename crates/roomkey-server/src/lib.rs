@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod duration;
 mod error;
+mod json;
 pub mod logging;
 mod metrics;
 pub mod policy;

@@ -27,6 +27,8 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+use crate::json::{escape_into, push_str as write_json_str};
+
 /// How long the writer waits, after the first line of a batch, for more lines to join it.
 pub const LINGER: Duration = Duration::from_millis(2);
 
@@ -374,13 +376,6 @@ impl Visit for FieldWriter<'_> {
     }
 }
 
-/// Writes `s` as a JSON string, quotes included.
-fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    escape_into(out, s);
-    out.push(b'"');
-}
-
 /// A `fmt::Write` that appends what it is given, escaped for the inside of a JSON string.
 struct JsonEscaper<'a>(&'a mut Vec<u8>);
 
@@ -389,41 +384,6 @@ impl fmt::Write for JsonEscaper<'_> {
         escape_into(self.0, s);
         Ok(())
     }
-}
-
-/// Appends `s` escaped for the inside of a JSON string: `"`, `\` and the control characters.
-fn escape_into(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let short: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if short.is_empty() {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]);
-        } else {
-            out.extend_from_slice(short);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
 }
 
 /// Writes `t` as an RFC 3339 UTC time with microseconds: `2026-11-29T09:56:00.123456Z`.
@@ -564,19 +524,6 @@ mod tests {
         let expected = String::from_utf8(expected).unwrap();
         assert_eq!(stamp.len(), "2026-11-29T09:56:00.123456Z".len(), "{stamp}");
         assert_eq!(stamp[..16], expected[..16], "{stamp} vs {expected}");
-    }
-
-    #[test]
-    fn every_character_survives_escaping() {
-        let mut all: String = (0u32..0x80).filter_map(char::from_u32).collect();
-        all.push_str("é€😀\u{2028}\u{7f}");
-        let mut out = Vec::new();
-        write_json_str(&mut out, &all);
-        let back: String = serde_json::from_slice(&out).unwrap();
-        assert_eq!(back, all);
-        // Control characters are escaped, never raw (a raw newline would split the line).
-        assert!(out.iter().all(|b| *b >= 0x20), "{out:?}");
-        assert!(String::from_utf8(out).unwrap().contains("\\u001f"));
     }
 
     #[test]

@@ -39,26 +39,36 @@ impl Glob {
 
     /// Whether `name` matches.
     pub fn matches(&self, name: &str) -> bool {
-        let (p, n): (Vec<char>, Vec<char>) = (self.0.chars().collect(), name.chars().collect());
-        // Iterative wildcard match with backtracking to the last `*`: linear in practice.
-        let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-        while ni < n.len() {
-            if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-                pi += 1;
-                ni += 1;
-            } else if pi < p.len() && p[pi] == '*' {
-                star = Some(pi);
-                mark = ni;
-                pi += 1;
-            } else if let Some(s) = star {
-                pi = s + 1;
-                mark += 1;
-                ni = mark;
-            } else {
-                return false;
+        let pattern = self.0.as_str();
+        // Iterative wildcard match, backtracking to the last `*` (linear in practice), over
+        // byte offsets so that nothing is allocated.
+        let (mut pi, mut ni) = (0, 0);
+        // Just after the last `*` seen, and where in the name its match ends so far.
+        let mut star: Option<(usize, usize)> = None;
+        loop {
+            let p = pattern[pi..].chars().next();
+            let n = name[ni..].chars().next();
+            match (p, n) {
+                (Some('*'), _) => {
+                    pi += 1;
+                    star = Some((pi, ni));
+                }
+                (Some(p), Some(n)) if p == '?' || p == n => {
+                    pi += p.len_utf8();
+                    ni += n.len_utf8();
+                }
+                (_, Some(_)) => {
+                    // Let the last `*` take one more character, and retry after it.
+                    let Some((after_star, taken)) = star else {
+                        return false;
+                    };
+                    let skip = name[taken..].chars().next().map_or(1, char::len_utf8);
+                    star = Some((after_star, taken + skip));
+                    (pi, ni) = (after_star, taken + skip);
+                }
+                (_, None) => return pattern[pi..].bytes().all(|b| b == b'*'),
             }
         }
-        p[pi..].iter().all(|c| *c == '*')
     }
 }
 
@@ -576,6 +586,41 @@ pub fn random_id(len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The matcher as first written, over collected characters: the reference for the
+    /// allocation-free one.
+    fn reference_match(pattern: &str, name: &str) -> bool {
+        let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+        let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+        while ni < n.len() {
+            if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+                pi += 1;
+                ni += 1;
+            } else if pi < p.len() && p[pi] == '*' {
+                star = Some(pi);
+                mark = ni;
+                pi += 1;
+            } else if let Some(s) = star {
+                pi = s + 1;
+                mark += 1;
+                ni = mark;
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|c| *c == '*')
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn globs_match_as_the_reference_does(
+            pattern in "[ab?*é]{1,8}",
+            name in "[abé]{0,10}",
+        ) {
+            let glob = Glob::new(&pattern).unwrap();
+            proptest::prop_assert_eq!(glob.matches(&name), reference_match(&pattern, &name));
+        }
+    }
 
     #[test]
     fn globs() {
