@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use futures_util::FutureExt as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use roomkey_rooms::{CreateRoomRequest, RoomClient};
-use roomkey_token::{AccessToken, MintError, RoomConfiguration};
+use roomkey_token::{AccessToken, Claims, MintError, RoomConfiguration};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -382,23 +382,26 @@ async fn issue(
             ),
         });
     }
-    let token = build_token(profile, &decision);
-    if decision.create_room {
+    let (create_first, ttl) = (decision.create_room, decision.ttl);
+    // The decision's strings move into the token; from here on they are read from its claims.
+    let token = build_token(profile, decision);
+    let claims = token.claims();
+    if create_first {
         // Nothing happens on the LiveKit server for a token that cannot be minted.
         token.validate().map_err(mint_error)?;
-        create_room(app, &decision, &profile.name).await?;
+        create_room(app, claims, &profile.name).await?;
     }
     let now = roomkey_token::unix_now();
     let jwt = token.sign_at(&app.config.key, now).map_err(mint_error)?;
-    audit(&caller, &profile.name, &decision, &token);
+    audit(&caller, &profile.name, claims, ttl);
     let (status, body) = match endpoint {
         Endpoint::Standard => (
             StatusCode::CREATED,
             Ok(standard_answer(
                 &profile.livekit_url,
                 &jwt,
-                &decision.room,
-                &decision.name,
+                claims.room(),
+                &claims.name,
             )),
         ),
         Endpoint::Action => (
@@ -407,8 +410,8 @@ async fn issue(
                 token: &jwt,
                 summary: SUMMARY,
                 expires_at: Some(token.expires_at(now)),
-                identity: &decision.identity,
-                room: &decision.room,
+                identity: &claims.sub,
+                room: claims.room(),
                 server_url: &profile.livekit_url,
             }),
         ),
@@ -523,17 +526,17 @@ fn limit<K: std::hash::Hash + Eq + Clone>(
     })
 }
 
-fn build_token(profile: &policy::Profile, d: &Decision) -> AccessToken {
+fn build_token(profile: &policy::Profile, d: Decision) -> AccessToken {
     let (sip, agent, inference, observability) = policy::other_grants(&profile.grants);
     let mut token = AccessToken::new()
-        .with_identity(&d.identity)
-        .with_name(&d.name)
-        .with_metadata(&d.metadata)
-        .with_attributes(d.attributes.clone())
-        .with_video(d.video.clone())
+        .with_identity(d.identity)
+        .with_name(d.name)
+        .with_metadata(d.metadata)
+        .with_attributes(d.attributes)
+        .with_video(d.video)
         .with_ttl(d.ttl);
-    if let Some(config) = &d.room_config {
-        token = token.with_room_config(config.clone());
+    if let Some(config) = d.room_config {
+        token = token.with_room_config(config);
     }
     if let Some(g) = sip {
         token = token.with_sip(g);
@@ -567,16 +570,17 @@ fn mint_error(e: MintError) -> ApiError {
     }
 }
 
-async fn create_room(app: &App, d: &Decision, profile: &str) -> Result<(), ApiError> {
+async fn create_room(app: &App, claims: &Claims, profile: &str) -> Result<(), ApiError> {
     let Some(client) = &app.rooms else {
         return Err(ApiError::Internal(format!(
             "profile {profile} creates rooms but no RoomService URL is configured"
         )));
     };
     let request = CreateRoomRequest::from_config(
-        &d.room,
-        d.room_config
-            .as_ref()
+        claims.room(),
+        claims
+            .room_config
+            .as_deref()
             .unwrap_or(&RoomConfiguration::default()),
         "",
     );
@@ -593,12 +597,12 @@ async fn create_room(app: &App, d: &Decision, profile: &str) -> Result<(), ApiEr
 /// or a secret. What the token allows is `grants`: the first 16 hex digits of the SHA-256 of
 /// the token's grants object ([`roomkey_token::Claims::write_grants_json`]), so equal grants
 /// give equal digests and a digest can be checked against a token.
-fn audit(caller: &Caller, profile: &str, d: &Decision, token: &AccessToken) {
+fn audit(caller: &Caller, profile: &str, claims: &Claims, ttl: Duration) {
     // The grants exactly as the token carries them, so the digest can be recomputed from it.
     let digest = GRANTS.with(|cell| {
         let mut grants = cell.borrow_mut();
         grants.clear();
-        token.claims().write_grants_json(&mut grants);
+        claims.write_grants_json(&mut grants);
         Sha256::digest(grants.as_slice())
     });
     let mut hex = [0u8; 16];
@@ -611,10 +615,10 @@ fn audit(caller: &Caller, profile: &str, d: &Decision, token: &AccessToken) {
         target: "roomkey::audit",
         caller = caller.name.as_str(),
         profile,
-        identity = d.identity.as_str(),
-        room = d.room.as_str(),
+        identity = claims.sub.as_str(),
+        room = claims.room(),
         grants = std::str::from_utf8(&hex).unwrap_or_default(),
-        ttl_s = d.ttl.as_secs(),
+        ttl_s = ttl.as_secs(),
         "token issued"
     );
 }

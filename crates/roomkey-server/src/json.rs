@@ -12,20 +12,15 @@ pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
 
 /// Appends `s` escaped for the inside of a JSON string.
 pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
+    // Nearly every string on the hot path (names, rooms, tokens) needs no escaping at all.
+    if !any_needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Eight bytes at a time while none of them needs escaping.
-        while let Some(chunk) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-            if needs_escape(word) {
-                break;
-            }
-            i += 8;
-        }
-        let Some(&b) = bytes.get(i) else { break };
+    for (i, &b) in bytes.iter().enumerate() {
         let short: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -35,10 +30,7 @@ pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
             0x08 => b"\\b",
             0x0c => b"\\f",
             0..=0x1f => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
+            _ => continue,
         };
         out.extend_from_slice(&bytes[start..i]);
         if short.is_empty() {
@@ -53,10 +45,26 @@ pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
         } else {
             out.extend_from_slice(short);
         }
-        i += 1;
-        start = i;
+        start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether any byte of `bytes` needs escaping, looked at eight bytes at a time.
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0; 8];
+        w.copy_from_slice(word);
+        if needs_escape(u64::from_le_bytes(w)) {
+            return true;
+        }
+    }
+    let rest = words.remainder();
+    // The tail, padded with a byte that needs no escaping.
+    let mut w = [b'a'; 8];
+    w[..rest.len()].copy_from_slice(rest);
+    needs_escape(u64::from_le_bytes(w))
 }
 
 /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20. (The classic
