@@ -306,11 +306,10 @@ async fn issue(
     profile_index: &mut Option<usize>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let headers = &parts.headers;
     if let Some(limiter) = &app.per_ip {
         limit(limiter, &client_ip(app, &parts), "ip")?;
     }
-    let caller = authenticate(app, headers).await?;
+    let caller = authenticate(app, &parts.headers).await?;
     let profile = &app.config.profiles[caller.profile];
     *profile_index = Some(caller.profile);
     if let Some(limiter) = &app.per_caller {
@@ -328,6 +327,24 @@ async fn issue(
         .map_err(|_| ApiError::TooLarge {
             limit: app.config.max_body_bytes,
         })?;
+    let (token, ttl, create_first) = prepare(endpoint, profile, &caller, &parts.headers, &body)?;
+    if create_first {
+        // Nothing happens on the LiveKit server for a token that cannot be minted.
+        token.validate().map_err(mint_error)?;
+        create_room(app, token.claims(), &profile.name).await?;
+    }
+    finish(app, endpoint, profile, &caller, &token, ttl)
+}
+
+/// The synchronous middle of a request: reads the body, applies the policy and builds the token
+/// (not yet signed). Returns it with its TTL and whether the room is to be created first.
+fn prepare(
+    endpoint: Endpoint,
+    profile: &policy::Profile,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(AccessToken, Duration, bool), ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| is_json_media_type(v.as_bytes()));
@@ -341,7 +358,7 @@ async fn issue(
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
-        &body
+        body
     };
     // serde would read a JSON array positionally into the request's fields.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -367,7 +384,7 @@ async fn issue(
             .map_err(bad_json)?
             .into_request(),
     };
-    let decision = policy::decide(profile, &caller, request).map_err(|d| ApiError::Forbidden {
+    let decision = policy::decide(profile, caller, request).map_err(|d| ApiError::Forbidden {
         field: d.field,
         reason: d.reason,
     })?;
@@ -384,16 +401,22 @@ async fn issue(
     }
     let (create_first, ttl) = (decision.create_room, decision.ttl);
     // The decision's strings move into the token; from here on they are read from its claims.
-    let token = build_token(profile, decision);
+    Ok((build_token(profile, decision), ttl, create_first))
+}
+
+/// The synchronous end of a request: signs the token, writes the audit line and the answer.
+fn finish(
+    app: &App,
+    endpoint: Endpoint,
+    profile: &policy::Profile,
+    caller: &Caller,
+    token: &AccessToken,
+    ttl: Duration,
+) -> Result<Response, ApiError> {
     let claims = token.claims();
-    if create_first {
-        // Nothing happens on the LiveKit server for a token that cannot be minted.
-        token.validate().map_err(mint_error)?;
-        create_room(app, claims, &profile.name).await?;
-    }
     let now = roomkey_token::unix_now();
     let jwt = token.sign_at(&app.config.key, now).map_err(mint_error)?;
-    audit(&caller, &profile.name, claims, ttl);
+    audit(caller, &profile.name, claims, ttl);
     let (status, body) = match endpoint {
         Endpoint::Standard => (
             StatusCode::CREATED,

@@ -61,10 +61,19 @@ fn any_needs_escape(bytes: &[u8]) -> bool {
         }
     }
     let rest = words.remainder();
-    // The tail, padded with a byte that needs no escaping.
-    let mut w = [b'a'; 8];
-    w[..rest.len()].copy_from_slice(rest);
-    needs_escape(u64::from_le_bytes(w))
+    if rest.is_empty() {
+        return false;
+    }
+    match bytes.len().checked_sub(8) {
+        // The last eight bytes, overlapping words already seen (a word copied together from
+        // a few bytes would be read back slowly).
+        Some(start) => {
+            let mut w = [0; 8];
+            w.copy_from_slice(&bytes[start..]);
+            needs_escape(u64::from_le_bytes(w))
+        }
+        None => rest.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\'),
+    }
 }
 
 /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20. (The classic

@@ -11,7 +11,7 @@
 //!   thread writes what has gathered with one `write(2)`. A request never waits on the write;
 //!   it only copies its line. The writer is woken by the first line after it went idle, then
 //!   lingers for [`LINGER`] so that the lines of a busy moment go out together; under load that
-//!   is a few hundred wake-ups a second instead of one per line. Nothing is dropped: when
+//!   is at most a hundred wake-ups a second instead of one per line. Nothing is dropped: when
 //!   [`MAX_PENDING`] bytes are waiting (the output is not keeping up), loggers wait for the
 //!   writer. Dropping the [`LogGuard`] writes out everything pending; lines logged after that
 //!   are written directly.
@@ -30,7 +30,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use crate::json::{escape_into, push_str as write_json_str};
 
 /// How long the writer waits, after the first line of a batch, for more lines to join it.
-pub const LINGER: Duration = Duration::from_millis(2);
+pub const LINGER: Duration = Duration::from_millis(10);
 
 /// Bytes waiting to be written beyond which loggers wait for the writer.
 pub const MAX_PENDING: usize = 8 << 20;
