@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::FutureExt as _;
+use http_body_util::BodyExt as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use roomkey_rooms::{CreateRoomRequest, RoomClient};
 use roomkey_token::{AccessToken, Claims, MintError, RoomConfiguration};
@@ -266,8 +267,8 @@ async fn action_endpoint(State(app): State<Arc<App>>, request: Request) -> Respo
 async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
     let started = Instant::now();
     let mut profile = None;
-    let issued = tokio::time::timeout(
-        app.config.request_timeout,
+    let issued = tokio::time::timeout_at(
+        (started + app.config.request_timeout).into(),
         issue(app, endpoint, request, &mut profile),
     );
     // A panic answers 500 like any other internal error, instead of dropping the connection.
@@ -322,11 +323,7 @@ async fn issue(
     if matches!(endpoint, Endpoint::Action) && !caller.admin {
         return Err(ApiError::AdminOnly);
     }
-    let body = axum::body::to_bytes(body, app.config.max_body_bytes)
-        .await
-        .map_err(|_| ApiError::TooLarge {
-            limit: app.config.max_body_bytes,
-        })?;
+    let body = read_body(body, app.config.max_body_bytes).await?;
     let (token, ttl, create_first) = prepare(endpoint, profile, &caller, &parts.headers, &body)?;
     if create_first {
         // Nothing happens on the LiveKit server for a token that cannot be minted.
@@ -334,6 +331,41 @@ async fn issue(
         create_room(app, token.claims(), &profile.name).await?;
     }
     finish(app, endpoint, profile, &caller, &token, ttl)
+}
+
+/// Reads a request body of at most `limit` bytes. A body that arrives in one piece (nearly
+/// every token request) is kept as it came, without a copy.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::TooLarge { limit };
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large());
+    }
+    let mut whole: Option<Bytes> = None;
+    let mut pieces: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        // The client went away or sent a malformed chunked body: nobody reads the answer.
+        let frame = frame.map_err(|_| ApiError::BadRequest {
+            field: None,
+            message: "the request body could not be read".into(),
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let so_far = whole.as_ref().map_or(pieces.len(), Bytes::len);
+        if so_far + data.len() > limit {
+            return Err(too_large());
+        }
+        match whole.take() {
+            None if pieces.is_empty() => whole = Some(data),
+            None => pieces.extend_from_slice(&data),
+            Some(first) => {
+                pieces.reserve(first.len() + data.len());
+                pieces.extend_from_slice(&first);
+                pieces.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(whole.unwrap_or_else(|| Bytes::from(pieces)))
 }
 
 /// The synchronous middle of a request: reads the body, applies the policy and builds the token

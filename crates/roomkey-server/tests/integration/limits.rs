@@ -30,6 +30,23 @@ async fn bodies_over_the_limit_get_413() {
     call(&r, request).await.error(413, "too_large");
 }
 
+#[tokio::test]
+async fn a_body_in_pieces_is_read_whole() {
+    let r = router(&base_config("max_body_bytes = 256"));
+    let pieces = [
+        &b"{\"participant_metadata\":"[..],
+        b"\"in three ",
+        b"pieces\"}",
+    ];
+    let request = Request::post("/api/token")
+        .header("authorization", format!("Bearer {BACKEND_KEY}"))
+        .header("content-type", "application/json")
+        .body(streamed_body(pieces.iter().map(|p| p.to_vec()).collect()))
+        .unwrap();
+    let claims = call(&r, request).await.issued();
+    assert_eq!(claims.metadata, "in three pieces");
+}
+
 /// A body that arrives in pieces, without a length.
 fn streamed_body(chunks: Vec<Vec<u8>>) -> Body {
     let (mut tx, body) = http_body_util::channel::Channel::<axum::body::Bytes>::new(4);
