@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::FutureExt as _;
-use http_body_util::BodyExt as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http_body_util::BodyExt as _;
 use roomkey_rooms::{CreateRoomRequest, RoomClient};
 use roomkey_token::{AccessToken, Claims, MintError, RoomConfiguration};
 use serde::{Deserialize, Serialize};
@@ -368,8 +368,8 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
     Ok(whole.unwrap_or_else(|| Bytes::from(pieces)))
 }
 
-/// The synchronous middle of a request: reads the body, applies the policy and builds the token
-/// (not yet signed). Returns it with its TTL and whether the room is to be created first.
+/// The synchronous middle of a request: parses the body, applies the policy and builds the
+/// token (not yet signed). Returns it with its TTL and whether the room is to be created first.
 fn prepare(
     endpoint: Endpoint,
     profile: &policy::Profile,

@@ -331,6 +331,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The development server's URL.
 pub const DEV_LIVEKIT_URL: &str = "ws://localhost:7880";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest request timeout: a token request that takes longer has failed.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 const DEFAULT_JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
 
@@ -544,6 +546,9 @@ impl Config {
         let request_timeout = match &raw.request_timeout {
             Some(v) => match crate::duration::parse(v.get_ref()) {
                 Ok(d) if d.is_zero() => return ctx.err_at(v, "request_timeout must be positive"),
+                Ok(d) if d > MAX_TIMEOUT => {
+                    return ctx.err_at(v, "request_timeout may be at most 1h");
+                }
                 Ok(d) => d,
                 Err(m) => return ctx.err_at(v, m),
             },

@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -85,6 +86,13 @@ struct Shared {
 
 struct State {
     pending: Vec<u8>,
+    /// Bytes queued and bytes written out since the start, for [`LogSink::flush`].
+    queued: u64,
+    written: u64,
+    /// A flush is waiting: the writer does not linger.
+    hurry: bool,
+    /// The writer thread has stopped.
+    finished: bool,
     writer_idle: bool,
     waiting_loggers: usize,
     closed: bool,
@@ -112,12 +120,37 @@ impl fmt::Debug for LogGuard {
     }
 }
 
+/// How long dropping the guard waits for the pending lines to be written (an output nobody
+/// reads must not hold the process forever).
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        self.shared.lock().closed = true;
+        let mut state = self.shared.lock();
+        state.closed = true;
         self.shared.writer_wake.notify_all();
+        // Loggers waiting for room go ahead: the writer takes everything once closed.
+        self.shared.space.notify_all();
+        let deadline = std::time::Instant::now() + CLOSE_WAIT;
+        while !state.finished {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = self
+                .shared
+                .space
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        let finished = state.finished;
+        drop(state);
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            // A writer stuck on its output is left behind rather than waited for.
+            if finished {
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -135,6 +168,10 @@ impl LogSink {
             max_pending,
             state: Mutex::new(State {
                 pending: Vec::with_capacity(64 * 1024),
+                queued: 0,
+                written: 0,
+                hurry: false,
+                finished: false,
                 writer_idle: false,
                 waiting_loggers: 0,
                 closed: false,
@@ -191,6 +228,7 @@ impl LogSink {
             return;
         }
         state.pending.extend_from_slice(lines);
+        state.queued += lines.len() as u64;
         if state.writer_idle {
             state.writer_idle = false;
             drop(state);
@@ -215,11 +253,12 @@ fn run_writer(shared: &Shared, mut out: Box<dyn Write + Send>) {
             // Closed, and everything is out: later lines are written directly.
             let _ = out.flush();
             state.direct = Some(out);
+            state.finished = true;
             drop(state);
             shared.space.notify_all();
             return;
         }
-        if !state.closed && state.pending.len() < shared.max_pending / 2 {
+        if !state.closed && !state.hurry && state.pending.len() < shared.max_pending / 2 {
             drop(state);
             std::thread::sleep(LINGER);
             state = shared.lock();
@@ -232,9 +271,45 @@ fn run_writer(shared: &Shared, mut out: Box<dyn Write + Send>) {
         }
         // Nowhere to report a failed write to: the lines are dropped, the next batch tried.
         let _ = out.write_all(&batch).and_then(|()| out.flush());
+        let mut state = shared.lock();
+        state.written += batch.len() as u64;
+        if state.hurry && state.written >= state.queued {
+            state.hurry = false;
+        }
+        drop(state);
+        shared.space.notify_all();
         batch.clear();
         if batch.capacity() > shared.max_pending.max(64 * 1024) {
             batch = Vec::with_capacity(64 * 1024);
+        }
+    }
+}
+
+impl LogSink {
+    /// Waits (at most [`CLOSE_WAIT`]) until every line queued before the call is written out.
+    pub fn flush(&self) {
+        let mut state = self.shared.lock();
+        let target = state.queued;
+        if state.written >= target || state.direct.is_some() {
+            return;
+        }
+        state.hurry = true;
+        if state.writer_idle {
+            state.writer_idle = false;
+            self.shared.writer_wake.notify_one();
+        }
+        let deadline = std::time::Instant::now() + CLOSE_WAIT;
+        while state.written < target && !state.finished {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            state = self
+                .shared
+                .space
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 }
@@ -246,6 +321,7 @@ impl Write for LogSink {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
+        LogSink::flush(self);
         Ok(())
     }
 }
@@ -298,7 +374,11 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for JsonLayer {
 
 /// Writes one event as a JSON line (with its newline) to `out`.
 fn format_event(out: &mut Vec<u8>, now: SystemTime, event: &Event<'_>) {
-    let meta = event.metadata();
+    // A record of the `log` crate arrives as an event of target "log"; its own target and
+    // level are in its fields (`log.target`, …), which stay fields, as tracing-subscriber
+    // writes them.
+    let normalized = event.normalized_metadata();
+    let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
     out.extend_from_slice(b"{\"timestamp\":\"");
     write_timestamp(out, now);
     out.extend_from_slice(b"\",\"level\":\"");
@@ -353,12 +433,8 @@ impl Visit for FieldWriter<'_> {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
-        if value.is_finite() {
-            let _ = write!(self.out, "{value}");
-        } else {
-            // JSON has no NaN or infinity.
-            self.out.extend_from_slice(b"null");
-        }
+        // As serde_json writes it (`1.0`, not `1`); JSON has no NaN or infinity: `null`.
+        let _ = serde_json::to_writer(&mut *self.out, &value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -499,6 +575,7 @@ mod tests {
                 "oops"
             );
         });
+        let after = SystemTime::now();
         drop(guard);
         let lines = json_lines(&capture);
         assert_eq!(lines.len(), 2, "{}", capture.text());
@@ -517,13 +594,74 @@ mod tests {
         assert_eq!(lines[1]["level"], "WARN");
         assert_eq!(lines[1]["fields"]["error"], "disk \"full\"");
         assert_eq!(lines[1]["target"], module_path!());
-        // The timestamp is this moment's, as RFC 3339 UTC with microseconds.
+        // The timestamp is this moment's, as RFC 3339 UTC with microseconds (equal formats
+        // order as the times do).
         let stamp = audit["timestamp"].as_str().unwrap();
-        let mut expected = Vec::new();
-        write_timestamp(&mut expected, before);
-        let expected = String::from_utf8(expected).unwrap();
+        let format = |t: SystemTime| {
+            let mut out = Vec::new();
+            write_timestamp(&mut out, t);
+            String::from_utf8(out).unwrap()
+        };
         assert_eq!(stamp.len(), "2026-11-29T09:56:00.123456Z".len(), "{stamp}");
-        assert_eq!(stamp[..16], expected[..16], "{stamp} vs {expected}");
+        assert!(
+            format(before).as_str() <= stamp && stamp <= format(after).as_str(),
+            "{stamp}"
+        );
+    }
+
+    #[test]
+    fn lines_are_what_tracing_subscribers_json_format_writes() {
+        let _ = tracing_log::LogTracer::init();
+        let ours = Capture::default();
+        let theirs = Capture::default();
+        let (sink, guard) = LogSink::spawn(Box::new(ours.clone()));
+        let reference = theirs.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(JsonLayer::new(sink))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(move || reference.clone()),
+            );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                target: "roomkey::audit",
+                caller = "backend",
+                identity = "q\"uote\u{1}",
+                ttl_s = 900u64,
+                delta = -3i64,
+                ok = false,
+                whole = 1.0f64,
+                ratio = 0.25f64,
+                list = ?[1, 2],
+                "token issued"
+            );
+            tracing::error!(
+                error = &std::io::Error::other("boom") as &dyn std::error::Error,
+                "failed: {}",
+                42
+            );
+            log::warn!(target: "reqwest::connect", "from the log crate: {}", "hello");
+        });
+        drop(guard);
+        let without_time = |capture: &Capture| -> Vec<Value> {
+            json_lines(capture)
+                .into_iter()
+                .map(|mut line| {
+                    assert!(line["timestamp"].is_string(), "{line}");
+                    line.as_object_mut().unwrap().remove("timestamp");
+                    line
+                })
+                .collect()
+        };
+        let (ours, theirs) = (without_time(&ours), without_time(&theirs));
+        assert_eq!(ours.len(), 3, "{ours:?}");
+        assert_eq!(ours, theirs);
+        assert_eq!(ours[2]["target"], "reqwest::connect");
+        assert_eq!(ours[2]["fields"]["log.target"], "reqwest::connect");
+        assert_eq!(ours[2]["level"], "WARN");
     }
 
     #[test]
@@ -618,6 +756,33 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(capture.text(), "one\n");
+    }
+
+    #[test]
+    fn flush_waits_for_the_lines_queued_before_it() {
+        let capture = Capture::default();
+        let (sink, _guard) = LogSink::spawn(Box::new(capture.clone()));
+        for i in 0..100 {
+            sink.write_lines(format!("{i}\n").as_bytes());
+        }
+        sink.flush();
+        assert_eq!(capture.text().lines().count(), 100);
+    }
+
+    #[test]
+    fn dropping_the_guard_does_not_wait_forever_for_a_stuck_output() {
+        let capture = Capture::default();
+        let (sink, guard) = LogSink::spawn(Box::new(capture.clone()));
+        let held = capture.gate.lock().unwrap();
+        sink.write_lines(b"stuck\n");
+        let started = std::time::Instant::now();
+        drop(guard);
+        let waited = started.elapsed();
+        assert!(
+            waited >= CLOSE_WAIT && waited < CLOSE_WAIT * 3,
+            "{waited:?}"
+        );
+        drop(held);
     }
 
     #[test]

@@ -311,7 +311,8 @@ pub fn now() -> i64 {
 // ---------------------------------------------------------------------------------------------
 // Logs
 
-/// Everything the tests log, as JSON lines: one process-wide subscriber.
+/// Everything the tests log, as JSON lines: one process-wide subscriber with the server's own
+/// JSON layer and log writer (`roomkey_server::logging`), as `roomkey serve` logs.
 ///
 /// It is installed before any test builds a server ([`config`] and [`call`] call this), so no
 /// server callsite is first seen while it is being installed (a per-thread subscriber races
@@ -319,9 +320,15 @@ pub fn now() -> i64 {
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
+/// The log writer behind [`logs`].
+static SINK: OnceLock<roomkey_server::logging::LogSink> = OnceLock::new();
+
 impl Logs {
-    /// Everything logged so far.
+    /// Everything logged so far (what the log writer still holds is written out first).
     pub fn text(&self) -> String {
+        if let Some(sink) = SINK.get() {
+            sink.flush();
+        }
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
@@ -336,23 +343,19 @@ impl std::io::Write for Logs {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
 /// The process-wide log capture.
 pub fn logs() -> &'static Logs {
     static LOGS: OnceLock<Logs> = OnceLock::new();
     LOGS.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt as _;
         let logs = Logs::default();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(logs.clone())
-            .finish();
+        let (sink, guard) = roomkey_server::logging::LogSink::spawn(Box::new(logs.clone()));
+        // The writer runs for the whole test process.
+        std::mem::forget(guard);
+        let _ = SINK.set(sink.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with(roomkey_server::logging::JsonLayer::new(sink));
         tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
         logs
     })

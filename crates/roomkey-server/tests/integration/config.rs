@@ -155,6 +155,12 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             "positive",
         ),
         (
+            "request_timeout over an hour",
+            g.replace("\"5s\"", "\"2h\""),
+            3,
+            "at most 1h",
+        ),
+        (
             "wildcard cors origin",
             g.replace("\"https://app.example.com\"", "\"*\""),
             4,
