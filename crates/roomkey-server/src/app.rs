@@ -326,9 +326,16 @@ async fn issue(
     let body = read_body(body, app.config.max_body_bytes).await?;
     let (token, ttl, create_first) = prepare(endpoint, profile, &caller, &parts.headers, &body)?;
     if create_first {
-        // Nothing happens on the LiveKit server for a token that cannot be minted.
-        token.validate().map_err(mint_error)?;
-        create_room(app, token.claims(), &profile.name).await?;
+        // Boxed: the room creation (an HTTP call, and the token held across it) is a large
+        // state, which would otherwise make every request's future large, and a future is
+        // copied whole each time it moves.
+        return Box::pin(async move {
+            // Nothing happens on the LiveKit server for a token that cannot be minted.
+            token.validate().map_err(mint_error)?;
+            create_room(app, token.claims(), &profile.name).await?;
+            finish(app, endpoint, profile, &caller, &token, ttl)
+        })
+        .await;
     }
     finish(app, endpoint, profile, &caller, &token, ttl)
 }

@@ -97,7 +97,8 @@ impl Authenticator {
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::NotBearer)?;
         if token.bytes().filter(|b| *b == b'.').count() == 2 && !self.oidc.is_empty() {
-            return self.session(token).await;
+            // Boxed: a JWKS download is a large state that static-key requests need not carry.
+            return Box::pin(self.session(token)).await;
         }
         self.static_key(token)
     }
