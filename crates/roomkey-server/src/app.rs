@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -267,10 +268,17 @@ async fn action_endpoint(State(app): State<Arc<App>>, request: Request) -> Respo
 async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
     let started = Instant::now();
     let mut profile = None;
-    let issued = tokio::time::timeout_at(
-        (started + app.config.request_timeout).into(),
-        issue(app, endpoint, request, &mut profile),
-    );
+    let deadline = tokio::time::Instant::from_std(started + app.config.request_timeout);
+    let issued = async {
+        let mut issuing = std::pin::pin!(issue(app, endpoint, request, &mut profile));
+        // Nearly every request completes at its first poll (its body has arrived with its
+        // head); the timer is set up only for one that has to wait.
+        let first = std::future::poll_fn(|cx| Poll::Ready(issuing.as_mut().poll(cx))).await;
+        match first {
+            Poll::Ready(result) => Ok(result),
+            Poll::Pending => tokio::time::timeout_at(deadline, issuing).await,
+        }
+    };
     // A panic answers 500 like any other internal error, instead of dropping the connection.
     let result = match std::panic::AssertUnwindSafe(issued).catch_unwind().await {
         Ok(Ok(result)) => result,
