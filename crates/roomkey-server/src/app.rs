@@ -188,8 +188,9 @@ struct StandardRequest {
     participant_metadata: Option<String>,
     #[serde(default, alias = "participantAttributes")]
     participant_attributes: Option<BTreeMap<String, String>>,
+    /// Boxed: rarely sent, and inline it would double the size of every parsed request.
     #[serde(default, alias = "roomConfig")]
-    room_config: Option<RoomConfiguration>,
+    room_config: Option<Box<RoomConfiguration>>,
 }
 
 /// The seed action's props, by their own names.
@@ -423,7 +424,7 @@ fn prepare(
                 participant_identity: r.participant_identity,
                 participant_metadata: r.participant_metadata,
                 participant_attributes: r.participant_attributes,
-                room_config: r.room_config,
+                room_config: r.room_config.map(|c| *c),
                 ..TokenRequest::default()
             }
         }
