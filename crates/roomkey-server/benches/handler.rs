@@ -14,6 +14,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, header};
 use criterion::{Criterion, criterion_group, criterion_main};
+use roomkey_server::audit::AuditLog;
 use roomkey_server::logging::{JsonLayer, LogSink};
 use roomkey_server::{App, Config, EnvOverrides};
 use tower::ServiceExt as _;
@@ -64,7 +65,9 @@ can_subscribe = true
         ..EnvOverrides::default()
     };
     let config = Config::parse("bench.toml", &text, &env, None).expect("the bench configuration");
-    let app = App::new(config).expect("the app");
+    // Logs as `roomkey serve --config` with JSON logs: the audit line straight into the writer.
+    let (sink, _guard) = LogSink::spawn(Box::new(std::io::sink()));
+    let app = App::with_audit_log(config, AuditLog::Json(sink.clone())).expect("the app");
     let router = roomkey_server::router(Arc::clone(&app));
     let constant = axum::Router::new().route(
         "/api/token",
@@ -80,7 +83,6 @@ can_subscribe = true
             )
         }),
     );
-    let (sink, _guard) = LogSink::spawn(Box::new(std::io::sink()));
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::EnvFilter::new("info"))
         .with(JsonLayer::new(sink));

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody as _};
@@ -19,9 +19,9 @@ use http_body_util::BodyExt as _;
 use roomkey_rooms::{CreateRoomRequest, RoomClient};
 use roomkey_token::{AccessToken, Claims, MintError, RoomConfiguration};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::audit::{self, AuditLog};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::error::ApiError;
@@ -43,14 +43,24 @@ pub struct App {
     metrics: Metrics,
     per_caller: Option<DefaultKeyedRateLimiter<String>>,
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    audit: AuditLog,
 }
 
 impl App {
-    /// Builds the state for a checked configuration.
+    /// Builds the state for a checked configuration, with audit lines logged as `tracing`
+    /// events.
     ///
     /// # Errors
     /// If the RoomService client cannot be built.
     pub fn new(config: Config) -> anyhow::Result<Arc<App>> {
+        Self::with_audit_log(config, AuditLog::Events)
+    }
+
+    /// Builds the state for a checked configuration, with audit lines going to `audit`.
+    ///
+    /// # Errors
+    /// If the RoomService client cannot be built.
+    pub fn with_audit_log(config: Config, audit: AuditLog) -> anyhow::Result<Arc<App>> {
         let rooms = match &config.room_service_url {
             Some(url) => Some(RoomClient::new(url, config.key.clone())?),
             None => None,
@@ -67,6 +77,7 @@ impl App {
             ),
             per_caller: limiter(config.per_caller_per_minute, config.burst),
             per_ip: limiter(config.per_ip_per_minute, config.burst),
+            audit,
             config,
         }))
     }
@@ -403,13 +414,21 @@ fn prepare(
         field: None,
         message: format!("the body is not a valid request: {e}"),
     };
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
+    // JSON is UTF-8. Checked once here, the parser need not check each string again.
+    let body = std::str::from_utf8(body).map_err(|e| ApiError::BadRequest {
+        field: None,
+        message: format!(
+            "the body is not valid UTF-8 (at byte {}), so it is not JSON",
+            e.valid_up_to()
+        ),
+    })?;
+    let body = if body.bytes().all(|b| b.is_ascii_whitespace()) {
+        "{}"
     } else {
         body
     };
     // serde would read a JSON array positionally into the request's fields.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if body.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
         return Err(ApiError::BadRequest {
             field: None,
             message: "the body must be a JSON object".into(),
@@ -417,7 +436,7 @@ fn prepare(
     }
     let request = match endpoint {
         Endpoint::Standard => {
-            let r: StandardRequest = serde_json::from_slice(body).map_err(bad_json)?;
+            let r: StandardRequest = serde_json::from_str(body).map_err(bad_json)?;
             TokenRequest {
                 room_name: r.room_name,
                 participant_name: r.participant_name,
@@ -428,7 +447,7 @@ fn prepare(
                 ..TokenRequest::default()
             }
         }
-        Endpoint::Action => serde_json::from_slice::<ActionRequest>(body)
+        Endpoint::Action => serde_json::from_str::<ActionRequest>(body)
             .map_err(bad_json)?
             .into_request(),
     };
@@ -462,9 +481,14 @@ fn finish(
     ttl: Duration,
 ) -> Result<Response, ApiError> {
     let claims = token.claims();
-    let now = roomkey_token::unix_now();
-    let jwt = token.sign_at(&app.config.key, now).map_err(mint_error)?;
-    audit(caller, &profile.name, claims, ttl);
+    let now = SystemTime::now();
+    let now_secs = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let jwt = token
+        .sign_at(&app.config.key, now_secs)
+        .map_err(mint_error)?;
+    audit::issued(&app.audit, now, caller, &profile.name, claims, ttl);
     let (status, body) = match endpoint {
         Endpoint::Standard => (
             StatusCode::CREATED,
@@ -480,7 +504,7 @@ fn finish(
             serde_json::to_vec(&ActionResponse {
                 token: &jwt,
                 summary: SUMMARY,
-                expires_at: Some(token.expires_at(now)),
+                expires_at: Some(token.expires_at(now_secs)),
                 identity: &claims.sub,
                 room: claims.room(),
                 server_url: &profile.livekit_url,
@@ -501,17 +525,41 @@ fn finish(
 
 /// The standard endpoint's answer, in snake_case only (Swift and Rust clients read nothing
 /// else): `{"server_url":…,"participant_token":…,"room_name":…,"participant_name":…}`.
+///
+/// Allocated at its exact size: `Bytes` takes over a vector whose length is its capacity as it
+/// is, but needs one more allocation for any other.
 fn standard_answer(server_url: &str, token: &str, room: &str, name: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(server_url.len() + token.len() + room.len() + name.len() + 96);
-    out.extend_from_slice(b"{\"server_url\":");
+    const SERVER_URL: &[u8] = b"{\"server_url\":";
+    const TOKEN: &[u8] = b",\"participant_token\":\"";
+    const ROOM_NAME: &[u8] = b"\",\"room_name\":";
+    const PARTICIPANT_NAME: &[u8] = b",\"participant_name\":";
+    // A compact JWS is base64url and dots: nothing in it needs escaping.
+    debug_assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')),
+        "not a compact JWS: {token}"
+    );
+    let len = SERVER_URL.len()
+        + json::quoted_len(server_url)
+        + TOKEN.len()
+        + token.len()
+        + ROOM_NAME.len()
+        + json::quoted_len(room)
+        + PARTICIPANT_NAME.len()
+        + json::quoted_len(name)
+        + 1;
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(SERVER_URL);
     json::push_str(&mut out, server_url);
-    out.extend_from_slice(b",\"participant_token\":");
-    json::push_str(&mut out, token);
-    out.extend_from_slice(b",\"room_name\":");
+    out.extend_from_slice(TOKEN);
+    out.extend_from_slice(token.as_bytes());
+    out.extend_from_slice(ROOM_NAME);
     json::push_str(&mut out, room);
-    out.extend_from_slice(b",\"participant_name\":");
+    out.extend_from_slice(PARTICIPANT_NAME);
     json::push_str(&mut out, name);
     out.push(b'}');
+    debug_assert_eq!(out.len(), len);
     out
 }
 
@@ -662,41 +710,6 @@ async fn create_room(app: &App, claims: &Claims, profile: &str) -> Result<(), Ap
         .get_or_create(&metrics::Outcome { outcome })
         .inc();
     result.map(|_| ()).map_err(ApiError::Upstream)
-}
-
-/// One audit line per issued token: who asked, for whom, where, what, how long. Never the token
-/// or a secret. What the token allows is `grants`: the first 16 hex digits of the SHA-256 of
-/// the token's grants object ([`roomkey_token::Claims::write_grants_json`]), so equal grants
-/// give equal digests and a digest can be checked against a token.
-fn audit(caller: &Caller, profile: &str, claims: &Claims, ttl: Duration) {
-    // The grants exactly as the token carries them, so the digest can be recomputed from it.
-    let digest = GRANTS.with(|cell| {
-        let mut grants = cell.borrow_mut();
-        grants.clear();
-        claims.write_grants_json(&mut grants);
-        Sha256::digest(grants.as_slice())
-    });
-    let mut hex = [0u8; 16];
-    for (pair, byte) in hex.chunks_exact_mut(2).zip(digest.iter()) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0x0f)];
-    }
-    tracing::info!(
-        target: "roomkey::audit",
-        caller = caller.name.as_str(),
-        profile,
-        identity = claims.sub.as_str(),
-        room = claims.room(),
-        grants = std::str::from_utf8(&hex).unwrap_or_default(),
-        ttl_s = ttl.as_secs(),
-        "token issued"
-    );
-}
-
-thread_local! {
-    /// The grants of the token being audited, written out to be hashed.
-    static GRANTS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {

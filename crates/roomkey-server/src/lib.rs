@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod duration;

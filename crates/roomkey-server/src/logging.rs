@@ -23,11 +23,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+use crate::audit::AuditLog;
 use crate::json::{escape_into, push_str as write_json_str};
 
 /// How long the writer waits, after the first line of a batch, for more lines to join it.
@@ -38,27 +39,32 @@ pub const MAX_PENDING: usize = 8 << 20;
 
 /// Sets up logging for `roomkey serve`: `RUST_LOG` (default `info`), as text or JSON lines, on
 /// stderr, through a [`LogSink`]. Keep the returned guard alive for as long as the server runs:
-/// dropping it writes out what is pending.
+/// dropping it writes out what is pending. The [`AuditLog`] is where the server is to write its
+/// audit lines: straight into the sink with JSON logs, as events otherwise.
 ///
-/// Does nothing but return a guard if a global subscriber is already set.
-pub fn init_logging(json: bool) -> LogGuard {
+/// Does nothing but return a guard (and [`AuditLog::Events`]) if a global subscriber is
+/// already set.
+pub fn init_logging(json: bool) -> (LogGuard, AuditLog) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (sink, guard) = LogSink::spawn(Box::new(std::io::stderr()));
     let registry = tracing_subscriber::registry().with(filter);
-    let _ = if json {
-        registry.with(JsonLayer::new(sink)).try_init()
-    } else {
-        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(ansi)
-                    .with_writer(sink),
-            )
-            .try_init()
-    };
-    guard
+    if json {
+        let audit = match registry.with(JsonLayer::new(sink.clone())).try_init() {
+            Ok(()) => AuditLog::Json(sink),
+            Err(_) => AuditLog::Events,
+        };
+        return (guard, audit);
+    }
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = registry
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(ansi)
+                .with_writer(sink),
+        )
+        .try_init();
+    (guard, AuditLog::Events)
 }
 
 /// The shared end of the log writer: cheap to clone, and a `MakeWriter` for
@@ -354,22 +360,53 @@ thread_local! {
 impl<S: Subscriber> tracing_subscriber::Layer<S> for JsonLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let now = SystemTime::now();
-        let emit = |line: &mut Vec<u8>| {
-            line.clear();
+        with_line(|line| {
             format_event(line, now, event);
             self.sink.write_lines(line);
-        };
-        // An event logged while formatting another (from a `Debug` impl) gets its own buffer.
-        LINE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut line) => {
-                emit(&mut line);
-                if line.capacity() > 64 * 1024 {
-                    *line = Vec::new();
-                }
-            }
-            Err(_) => emit(&mut Vec::new()),
         });
     }
+}
+
+/// Runs `write` on this thread's (cleared) line buffer.
+fn with_line(write: impl Fn(&mut Vec<u8>)) {
+    let emit = |line: &mut Vec<u8>| {
+        line.clear();
+        write(line);
+    };
+    // An event logged while formatting another (from a `Debug` impl) gets its own buffer.
+    LINE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut line) => {
+            emit(&mut line);
+            if line.capacity() > 64 * 1024 {
+                *line = Vec::new();
+            }
+        }
+        Err(_) => emit(&mut Vec::new()),
+    });
+}
+
+/// Writes one line to `sink` without going through `tracing`, exactly as [`JsonLayer`] writes an
+/// event of this level, target, message and fields: for the server's hot-path event (the
+/// audit line), whose fields are known in advance. The caller checks that the event is enabled.
+pub(crate) fn write_line(
+    sink: &LogSink,
+    now: SystemTime,
+    level: Level,
+    target: &str,
+    message: &str,
+    fields: impl Fn(&mut Fields<'_>),
+) {
+    with_line(|line| {
+        line_start(line, now, level);
+        let mut members = Fields {
+            out: &mut *line,
+            first: true,
+        };
+        members.str("message", message);
+        fields(&mut members);
+        line_end(line, target);
+        sink.write_lines(line);
+    });
 }
 
 /// Writes one event as a JSON line (with its newline) to `out`.
@@ -379,76 +416,124 @@ fn format_event(out: &mut Vec<u8>, now: SystemTime, event: &Event<'_>) {
     // writes them.
     let normalized = event.normalized_metadata();
     let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+    line_start(out, now, *meta.level());
+    event.record(&mut FieldWriter(Fields { out, first: true }));
+    line_end(out, meta.target());
+}
+
+/// A line up to its fields: `{"timestamp":"…","level":"…","fields":{`.
+fn line_start(out: &mut Vec<u8>, now: SystemTime, level: Level) {
     out.extend_from_slice(b"{\"timestamp\":\"");
     write_timestamp(out, now);
     out.extend_from_slice(b"\",\"level\":\"");
-    out.extend_from_slice(meta.level().as_str().as_bytes());
+    out.extend_from_slice(level.as_str().as_bytes());
     out.extend_from_slice(b"\",\"fields\":{");
-    event.record(&mut FieldWriter { out, first: true });
+}
+
+/// The rest of a line after its fields: `},"target":"…"}` and the newline.
+fn line_end(out: &mut Vec<u8>, target: &str) {
     out.extend_from_slice(b"},\"target\":");
-    write_json_str(out, meta.target());
+    write_json_str(out, target);
     out.extend_from_slice(b"}\n");
 }
 
-/// Writes the fields of an event as the members of a JSON object.
-struct FieldWriter<'a> {
+/// The members of a line's `fields` object, written one by one.
+pub(crate) struct Fields<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
 }
 
-impl FieldWriter<'_> {
-    fn key(&mut self, field: &Field) {
+impl Fields<'_> {
+    /// A member's name (any name an event may have), then its colon.
+    fn key(&mut self, name: &str) {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        write_json_str(self.out, field.name());
+        write_json_str(self.out, name);
         self.out.push(b':');
     }
-}
 
-impl Visit for FieldWriter<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.key(field);
+    /// The name of a member written by the server's own code: a plain identifier, which needs
+    /// no escaping.
+    fn plain_key(&mut self, name: &'static str) {
+        debug_assert!(
+            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "{name:?} is not a plain name"
+        );
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// A string member with a plain name.
+    pub(crate) fn str(&mut self, name: &'static str, value: &str) {
+        self.plain_key(name);
         write_json_str(self.out, value);
     }
 
+    /// An unsigned number member with a plain name.
+    pub(crate) fn u64(&mut self, name: &'static str, value: u64) {
+        self.plain_key(name);
+        push_u64(self.out, value);
+    }
+
+    fn display(&mut self, name: &str, value: fmt::Arguments<'_>) {
+        self.key(name);
+        self.out.push(b'"');
+        let _ = fmt::write(&mut JsonEscaper(self.out), value);
+        self.out.push(b'"');
+    }
+}
+
+fn push_u64(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// Writes the fields of an event as the members of a JSON object.
+struct FieldWriter<'a>(Fields<'a>);
+
+impl Visit for FieldWriter<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.key(field.name());
+        write_json_str(self.0.out, value);
+    }
+
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.key(field);
-        self.out
+        self.0.key(field.name());
+        self.0
+            .out
             .extend_from_slice(if value { b"true" } else { b"false" });
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.key(field);
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self.0.key(field.name());
+        push_u64(self.0.out, value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.key(field);
-        self.out
+        self.0.key(field.name());
+        self.0
+            .out
             .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.key(field);
+        self.0.key(field.name());
         // As serde_json writes it (`1.0`, not `1`); JSON has no NaN or infinity: `null`.
-        let _ = serde_json::to_writer(&mut *self.out, &value);
+        let _ = serde_json::to_writer(&mut *self.0.out, &value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.key(field);
-        self.out.push(b'"');
-        let _ = fmt::write(&mut JsonEscaper(self.out), format_args!("{value}"));
-        self.out.push(b'"');
+        self.0.display(field.name(), format_args!("{value}"));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.key(field);
-        self.out.push(b'"');
-        let _ = fmt::write(&mut JsonEscaper(self.out), format_args!("{value:?}"));
-        self.out.push(b'"');
+        self.0.display(field.name(), format_args!("{value:?}"));
     }
 }
 

@@ -52,7 +52,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         Some(path) => Config::load(path, &env)?,
         None => Config::dev(&env)?,
     };
-    let _log_guard = roomkey_server::init_logging(config.json_logs);
+    let (_log_guard, audit) = roomkey_server::init_logging(config.json_logs);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -70,7 +70,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
             );
         }
         eprintln!("roomkey: listening on http://{addr}");
-        let app = App::new(config)?;
+        let app = App::with_audit_log(config, audit)?;
         roomkey_server::serve(app, listener, roomkey_server::shutdown_signal()).await?;
         eprintln!("roomkey: stopped");
         Ok(())

@@ -10,6 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use base64::Engine as _;
+use roomkey_server::audit::AuditLog;
 use roomkey_server::auth::hash_key;
 use roomkey_server::{App, Config, EnvOverrides};
 use roomkey_token::{ApiSecret, Claims, KeyPair, KeySet, Verifier};
@@ -135,9 +136,12 @@ pub fn config(text: &str) -> Config {
     Config::parse("test.toml", text, &env(), None).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-/// The application for a configuration text.
+/// The application for a configuration text, writing its audit lines straight into the log
+/// writer of [`logs`], as `roomkey serve` does with JSON logs.
 pub fn app(text: &str) -> Arc<App> {
-    App::new(config(text)).expect("app")
+    let config = config(text);
+    let sink = SINK.get().expect("config() set up the logs").clone();
+    App::with_audit_log(config, AuditLog::Json(sink)).expect("app")
 }
 
 /// The router for a configuration text.

@@ -249,6 +249,24 @@ async fn malformed_bodies_get_400() {
         assert_eq!(reply.status.as_u16(), 400, "{body} → {}", reply.text);
         reply.error(400, "bad_request");
     }
+    // Not UTF-8, inside a string and outside one: not JSON, and said so.
+    for body in [
+        &b"{\"room_name\": \"caf\xe9\"}"[..],
+        &b"{\"room_name\": \"a\"}\xff"[..],
+    ] {
+        let reply = call(
+            &r,
+            post_raw(
+                "/api/token",
+                Some(BACKEND_KEY),
+                Some("application/json"),
+                body.to_vec(),
+            ),
+        )
+        .await;
+        let message = reply.error(400, "bad_request")["message"].as_str().unwrap();
+        assert!(message.contains("not valid UTF-8"), "{message}");
+    }
 }
 
 #[tokio::test]
