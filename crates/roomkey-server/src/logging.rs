@@ -16,6 +16,7 @@
 //!   writer. Dropping the [`LogGuard`] writes out everything pending; lines logged after that
 //!   are written directly.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -549,12 +550,40 @@ impl fmt::Write for JsonEscaper<'_> {
 
 /// Writes `t` as an RFC 3339 UTC time with microseconds: `2026-11-29T09:56:00.123456Z`.
 fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
+    thread_local! {
+        /// The second last written on this thread, and its text up to the fraction
+        /// (`2026-11-29T09:56:00.`): the many lines of one second share it.
+        static SECOND: Cell<(u64, [u8; 20])> = const { Cell::new((u64::MAX, [0; 20])) };
+    }
     // Times before 1970 do not happen on a running server; they are written as the epoch.
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
+    SECOND.with(|cell| {
+        let (cached, text) = cell.get();
+        if cached == secs {
+            out.extend_from_slice(&text);
+            return;
+        }
+        let start = out.len();
+        write_second(out, secs);
+        // Years past 9999 have more digits, and are not cached.
+        if let Ok(text) = <[u8; 20]>::try_from(&out[start..]) {
+            cell.set((secs, text));
+        }
+    });
+    push_digits(out, u64::from(since.subsec_micros()), 6);
+    out.push(b'Z');
+}
+
+/// Writes the part of a timestamp up to its fraction: `2026-11-29T09:56:00.`.
+fn write_second(out: &mut Vec<u8>, secs: u64) {
     let (year, month, day) = civil_from_days(secs / 86_400);
     let of_day = secs % 86_400;
-    push_digits(out, year, 4);
+    if year > 9999 {
+        push_u64(out, year);
+    } else {
+        push_digits(out, year, 4);
+    }
     out.push(b'-');
     push_digits(out, u64::from(month), 2);
     out.push(b'-');
@@ -566,11 +595,8 @@ fn write_timestamp(out: &mut Vec<u8>, t: SystemTime) {
     out.push(b':');
     push_digits(out, of_day % 60, 2);
     out.push(b'.');
-    push_digits(out, u64::from(since.subsec_micros()), 6);
-    out.push(b'Z');
 }
 
-/// Appends the last `width` decimal digits of `value`, zero-padded.
 fn push_digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
     let mut buf = [b'0'; 20];
     for slot in buf[..width].iter_mut().rev() {
@@ -761,6 +787,13 @@ mod tests {
         };
         assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(at(1_795_946_160, 42), "2026-11-29T09:56:00.000042Z");
+        // The same second again (its text is reused), the next one, and back.
+        assert_eq!(at(1_795_946_160, 7), "2026-11-29T09:56:00.000007Z");
+        assert_eq!(at(1_795_946_161, 0), "2026-11-29T09:56:01.000000Z");
+        assert_eq!(at(1_795_946_160, 999_999), "2026-11-29T09:56:00.999999Z");
+        // A year of five digits is written whole, and not confused with a cached second.
+        assert_eq!(at(253_402_300_800, 1), "10000-01-01T00:00:00.000001Z");
+        assert_eq!(at(253_402_300_800, 2), "10000-01-01T00:00:00.000002Z");
         assert_eq!(
             at(11_016 * 86_400 + 86_399, 999_999),
             "2000-02-29T23:59:59.999999Z"
