@@ -15,7 +15,8 @@ pub const TARGET: &str = "roomkey::audit";
 /// Where a server's audit lines go.
 ///
 /// Either way an audit line is an `INFO` event of target [`TARGET`], kept or dropped by the
-/// global `RUST_LOG` filter like any other event.
+/// `RUST_LOG` filter of the subscriber in force like any other event. A line written straight
+/// into the log writer passes by the subscriber's other layers, if it has any.
 #[derive(Debug, Clone, Default)]
 pub enum AuditLog {
     /// As `tracing` events, for whatever subscriber is in force. Servers embedded in another
@@ -40,7 +41,19 @@ pub(crate) fn issued(
     claims: &Claims,
     ttl: Duration,
 ) {
-    if !tracing::enabled!(target: TARGET, Level::INFO) {
+    // The event's own callsite shape (kind, target, level and field names), so that a
+    // `RUST_LOG` directive on fields decides for the direct line as it would for the event.
+    if !tracing::event_enabled!(
+        target: TARGET,
+        Level::INFO,
+        message,
+        caller,
+        profile,
+        identity,
+        room,
+        grants,
+        ttl_s
+    ) {
         return;
     }
     let hex = grants_digest(claims);

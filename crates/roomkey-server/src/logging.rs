@@ -597,6 +597,7 @@ fn write_second(out: &mut Vec<u8>, secs: u64) {
     out.push(b'.');
 }
 
+/// Appends the last `width` decimal digits of `value`, zero-padded.
 fn push_digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
     let mut buf = [b'0'; 20];
     for slot in buf[..width].iter_mut().rev() {

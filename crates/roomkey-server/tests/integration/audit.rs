@@ -143,3 +143,41 @@ async fn one_audit_line_per_token_and_no_secrets_in_the_logs() {
     // The RoomService failure was logged (for the operator), without LiveKit's credentials.
     assert!(logs.contains("RoomService call failed"), "{logs}");
 }
+
+/// The default for servers embedded in another program (`App::new`): the audit line is a
+/// `tracing` event, written by whatever subscriber is in force, with the same fields.
+#[tokio::test]
+async fn an_embedded_server_logs_its_audit_lines_as_events() {
+    logs();
+    let app = roomkey_server::App::new(config(&base_config(""))).unwrap();
+    let r = roomkey_server::router(app);
+    let reply = token(
+        &r,
+        Some(BACKEND_KEY),
+        json!({"room_name": "events-room", "participant_identity": "events-audit-1"}),
+    )
+    .await;
+    reply.issued();
+    let claims = verify(reply.json["participant_token"].as_str().unwrap());
+    let logs = logs().text();
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "roomkey::audit" && l["fields"]["identity"] == "events-audit-1")
+        .collect();
+    assert_eq!(lines.len(), 1, "{logs}");
+    let f = &lines[0]["fields"];
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(f["message"], "token issued");
+    assert_eq!(f["caller"], "backend");
+    assert_eq!(f["profile"], "service");
+    assert_eq!(f["room"], "events-room");
+    assert_eq!(f["ttl_s"], ttl_of(&claims));
+    let mut grants = Vec::new();
+    claims.write_grants_json(&mut grants);
+    let full: String = sha2::Sha256::digest(&grants)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(f["grants"], &full[..16]);
+}
