@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody as _};
@@ -481,10 +481,9 @@ fn finish(
     ttl: Duration,
 ) -> Result<Response, ApiError> {
     let claims = token.claims();
+    // One clock read: the token's times and the audit line's timestamp.
     let now = SystemTime::now();
-    let now_secs = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now_secs = roomkey_token::unix_seconds(now);
     let jwt = token
         .sign_at(&app.config.key, now_secs)
         .map_err(mint_error)?;

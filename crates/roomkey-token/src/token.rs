@@ -414,8 +414,12 @@ fn check_len(field: &'static str, len: usize, max: usize) -> Result<(), MintErro
 /// The system clock in unix seconds (0 if the clock is before 1970): the time
 /// [`AccessToken::sign`] and [`Verifier::verify`](crate::Verifier::verify) use.
 pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    unix_seconds(SystemTime::now())
+}
+
+/// A time in whole unix seconds (0 for a time before 1970), as [`unix_now`] reads the clock.
+pub fn unix_seconds(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
@@ -431,6 +435,13 @@ mod tests {
             &ApiSecret::new("example-secret-0123456789abcdefghij"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn unix_seconds_truncates_and_is_zero_before_1970() {
+        let epoch = UNIX_EPOCH;
+        assert_eq!(unix_seconds(epoch + Duration::from_millis(1_999)), 1);
+        assert_eq!(unix_seconds(epoch - Duration::from_secs(5)), 0);
     }
 
     #[test]
