@@ -16,7 +16,7 @@ pub const TARGET: &str = "roomkey::audit";
 ///
 /// Either way an audit line is an `INFO` event of target [`TARGET`], kept or dropped by the
 /// `RUST_LOG` filter of the subscriber in force like any other event. A line written straight
-/// into the log writer passes by the subscriber's other layers, if it has any.
+/// into the log writer bypasses the subscriber's other layers, if it has any.
 #[derive(Debug, Clone, Default)]
 pub enum AuditLog {
     /// As `tracing` events, for whatever subscriber is in force. Servers embedded in another
