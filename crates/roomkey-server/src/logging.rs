@@ -112,6 +112,19 @@ impl Shared {
         // A panic elsewhere while holding the lock leaves the buffer usable.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Waits, at most [`CLOSE_WAIT`], while `waiting` holds; the writer signals `space` after
+    /// each batch and when it stops.
+    fn wait_for_writer<'a>(
+        &self,
+        state: MutexGuard<'a, State>,
+        waiting: impl FnMut(&mut State) -> bool,
+    ) -> MutexGuard<'a, State> {
+        self.space
+            .wait_timeout_while(state, CLOSE_WAIT, waiting)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    }
 }
 
 /// Stops the writer thread when dropped, after it has written everything pending.
@@ -138,19 +151,7 @@ impl Drop for LogGuard {
         self.shared.writer_wake.notify_all();
         // Loggers waiting for room go ahead: the writer takes everything once closed.
         self.shared.space.notify_all();
-        let deadline = std::time::Instant::now() + CLOSE_WAIT;
-        while !state.finished {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            state = self
-                .shared
-                .space
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        let state = self.shared.wait_for_writer(state, |s| !s.finished);
         let finished = state.finished;
         drop(state);
         if let Some(thread) = self.thread.take() {
@@ -305,19 +306,10 @@ impl LogSink {
             state.writer_idle = false;
             self.shared.writer_wake.notify_one();
         }
-        let deadline = std::time::Instant::now() + CLOSE_WAIT;
-        while state.written < target && !state.finished {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            state = self
-                .shared
-                .space
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        drop(
+            self.shared
+                .wait_for_writer(state, |s| s.written < target && !s.finished),
+        );
     }
 }
 
