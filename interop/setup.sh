@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Installs the pinned official LiveKit SDKs that roomkey's interop tests run against:
+# Builds and installs what roomkey's interop tests run against, pinned:
+#   - interop/.deps/go/bin/server  (the real LiveKit server, livekit-server v1.13.5, built from
+#                                   its Go module with CGO_ENABLED=0)
+#   - interop/.deps/go/bin/roomkey-go-ref  (the Go reference helper, interop/go, on
+#                                   github.com/livekit/protocol at the version v1.13.5 pins)
 #   - interop/node_modules  (npm ci from package-lock.json: livekit-server-sdk 2.19.2, livekit-client 2.23.0)
 #   - interop/.venv         (Python venv with requirements.txt: livekit-api 1.2.2 and its dependencies)
 # Idempotent: a stamp (hash of the lock file) skips work that is already done.
-# Needs Node >= 20 with npm, and Python >= 3.9 with pip. Set PYTHON to choose the interpreter.
+# Go's module and build caches stay under interop/.deps/go too, so a second run is instant.
+# Needs Go >= 1.26 (with the module proxy), Node >= 20 with npm, and Python >= 3.9 with pip.
+# Set PYTHON to choose the interpreter.
 # Everything it says goes to stderr.
 set -euo pipefail
 
@@ -20,6 +26,42 @@ hash_of() {
         shasum -a 256 "$1" | cut -d' ' -f1
     fi
 }
+
+# ---- Go: the real LiveKit server and the Go reference helper ------------------
+livekit_server_version="v1.13.5"   # later tags (v1.13.6..v1.13.11) carry `replace` lines: not installable
+command -v go >/dev/null 2>&1 \
+    || die "go not found on PATH: install Go 1.26 or newer (https://go.dev/doc/install, or Debian's golang-go if it is 1.26+); the tests build the real LiveKit server with it"
+go_version="$(go env GOVERSION)"
+go_minor="$(printf '%s' "$go_version" | sed -E 's/^go1\.([0-9]+).*/\1/')"
+[[ "$go_minor" =~ ^[0-9]+$ && "$go_minor" -ge 26 ]] \
+    || die "$go_version is too old: livekit-server $livekit_server_version needs Go 1.26 or newer"
+go_root="$here/.deps/go"
+mkdir -p "$go_root/bin"
+go_env=(env GOPATH="$go_root" GOBIN="$go_root/bin" GOMODCACHE="$go_root/mod" GOCACHE="$go_root/cache"
+        GOFLAGS=-modcacherw CGO_ENABLED=0 GOTOOLCHAIN=local)
+
+server_stamp="$go_root/bin/.server-stamp"
+server_want="livekit-server $livekit_server_version $go_version"
+if [[ -x "$go_root/bin/server" && -f "$server_stamp" && "$(cat "$server_stamp")" == "$server_want" ]]; then
+    log "livekit-server $livekit_server_version is built; skipping go install"
+else
+    log "building livekit-server $livekit_server_version with $go_version (a few minutes the first time)"
+    "${go_env[@]}" go install "github.com/livekit/livekit-server/cmd/server@$livekit_server_version" 1>&2
+    printf '%s' "$server_want" > "$server_stamp"
+    log "built $go_root/bin/server"
+fi
+
+if [[ -f go/go.mod ]]; then
+    ref_stamp="$go_root/bin/.roomkey-go-ref-stamp"
+    ref_want="$(cat go/go.mod go/go.sum go/*.go | hash_of /dev/stdin) $go_version"
+    if [[ -x "$go_root/bin/roomkey-go-ref" && -f "$ref_stamp" && "$(cat "$ref_stamp")" == "$ref_want" ]]; then
+        log "the Go reference helper is built; skipping"
+    else
+        log "building the Go reference helper (interop/go)"
+        (cd go && "${go_env[@]}" go build -mod=readonly -o "$go_root/bin/roomkey-go-ref" . 1>&2)
+        printf '%s' "$ref_want" > "$ref_stamp"
+    fi
+fi
 
 # ---- Node -------------------------------------------------------------------
 command -v node >/dev/null 2>&1 || die "node not found on PATH (Node 20 or newer is needed)"

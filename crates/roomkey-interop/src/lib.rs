@@ -1,13 +1,26 @@
-//! Interop tests of `roomkey-token` against the official LiveKit SDKs, at pinned versions:
-//! the Node `livekit-server-sdk`, the Python `livekit-api` and the Rust `livekit-api` crate.
+//! Interop tests of roomkey against the real LiveKit server and the official LiveKit SDKs, at
+//! pinned versions: `livekit-server` (built from its Go module), the Go reference
+//! `github.com/livekit/protocol`, the Node `livekit-server-sdk`, the Python `livekit-api` and
+//! realtime `livekit`, the Rust `livekit-api` crate, and `livekit-client` in Chromium.
 //!
-//! This crate has no code of its own; everything is in `tests/sdk.rs`. Run
+//! This library is the harness the tests share: where the tools are ([`paths`]), the network
+//! namespace the real server runs in ([`netns`]), and the server itself ([`livekit`]). Run
 //!
 //! ```text
-//! bash interop/setup.sh          # npm ci + a Python venv, both under interop/
-//! cargo test -p roomkey-interop
+//! bash interop/setup.sh                                  # builds and installs under interop/
+//! bash interop/netns cargo test -p roomkey-interop       # or: bash scripts/test
 //! ```
+//!
+//! Nothing here skips: a missing tool fails the test that needs it, naming the command that
+//! installs it.
 //!
 //! `ROOMKEY_REGEN_VECTORS=1 cargo test -p roomkey-interop --test sdk` (or `interop/gen-vectors.sh`)
 //! rewrites `crates/roomkey-token/tests/data/sdk_vectors.json`, the SDK-minted tokens that keep
 //! `cargo test -p roomkey-token` meaningful on a machine without Node or Python.
+
+pub mod livekit;
+pub mod netns;
+pub mod paths;
+pub mod specs;
+
+pub use livekit::{LiveKitOptions, LiveKitServer};
