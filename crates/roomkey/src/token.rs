@@ -620,9 +620,14 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<()> {
     };
     let payload: serde_json::Value = serde_json::from_str(verified.payload())?;
     let claims = &verified.claims;
+    let warnings = server_limit_warnings(claims);
+    for w in &warnings {
+        warn(w);
+    }
     if args.json {
         print_json(&json!({
             "valid": true,
+            "warnings": warnings,
             "issuer": claims.iss,
             "identity": claims.identity(),
             "name": claims.name,
@@ -639,6 +644,50 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<()> {
         print_json(&payload);
     }
     Ok(())
+}
+
+/// What a valid token carries past the LiveKit server's default limits: the token verifies, but
+/// a server with those limits refuses the join (`/rtc/validate` answers 400).
+fn server_limit_warnings(claims: &Claims) -> Vec<String> {
+    use roomkey_token::limits::{
+        MAX_ATTRIBUTES_SIZE, MAX_IDENTITY_LEN, MAX_METADATA_SIZE, MAX_ROOM_NAME_LEN,
+    };
+    let checks = [
+        (
+            "identity",
+            claims.identity().len(),
+            MAX_IDENTITY_LEN,
+            "max_participant_identity_length",
+        ),
+        (
+            "room name",
+            claims.room().len(),
+            MAX_ROOM_NAME_LEN,
+            "max_room_name_length",
+        ),
+        (
+            "metadata",
+            claims.metadata.len(),
+            MAX_METADATA_SIZE,
+            "max_metadata_size",
+        ),
+        (
+            "attributes",
+            claims.attributes_size(),
+            MAX_ATTRIBUTES_SIZE,
+            "max_attributes_size",
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, len, max, _)| len > max)
+        .map(|(what, len, max, setting)| {
+            format!(
+                "the {what} is {len} bytes; a LiveKit server with the default limits refuses \
+                 to let it join (limit.{setting}: {max})"
+            )
+        })
+        .collect()
 }
 
 /// The permissions as the server reads them, with the defaults of unset fields filled in.
