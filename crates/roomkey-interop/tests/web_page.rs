@@ -4,8 +4,9 @@
 //! own browser SDK (`livekit-client`, `TokenSource.endpoint`) gets from `/api/token` is verified
 //! here with roomkey-token and checked against what was asked for.
 //!
-//! Needs `bash interop/setup.sh` (Node packages) and `bash scripts/install-browser` (Debian's
-//! chromium); without them the test fails and says so.
+//! Needs `bash interop/setup.sh` (Node packages), `bash scripts/install-browser` (Debian's
+//! chromium) and the `roomkey` binary (`cargo test --workspace` builds it); without them the test
+//! fails and says so. It lives in the interop crate so that plain `cargo test` needs Rust alone.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -149,10 +150,7 @@ const FLAGS: &[&str] = &[
 ];
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    roomkey_interop::paths::repo_root()
 }
 
 /// Fails (never skips) when what the browser test needs is not installed.
@@ -210,7 +208,7 @@ struct Server {
 impl Server {
     /// Starts `roomkey serve ARGS --listen 127.0.0.1:0` and waits for its address.
     fn start(args: &[&str]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomkey"));
+        let mut cmd = Command::new(roomkey_interop::paths::roomkey_binary());
         cmd.arg("serve")
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
@@ -270,7 +268,7 @@ impl Drop for Server {
 }
 
 fn key_hash(key: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_roomkey"))
+    let out = Command::new(roomkey_interop::paths::roomkey_binary())
         .args(["key-hash", key])
         .output()
         .expect("run roomkey key-hash");
