@@ -524,7 +524,7 @@ corpus! {
     ));
 
     // ---- exp and nbf ---------------------------------------------------------------------
-    /// No `exp`: LiveKit requires one.
+    /// No `exp`: roomkey requires one (the SDK verifiers do; livekit-server v1.13.5 does not).
     missing_exp => rejects(forge_payload(&bare(r#""sub":"alice""#)), VerifyError::MissingExpiry);
     /// `exp: null` counts as missing.
     exp_null => rejects(forge_payload(&bare(r#""exp":null"#)), VerifyError::MissingExpiry);
