@@ -5,7 +5,8 @@
 #   - interop/.deps/go/bin/roomkey-go-ref  (the Go reference helper, interop/go, on
 #                                   github.com/livekit/protocol at the version v1.13.5 pins)
 #   - interop/node_modules  (npm ci from package-lock.json: livekit-server-sdk 2.19.2, livekit-client 2.23.0)
-#   - interop/.venv         (Python venv with requirements.txt: livekit-api 1.2.2 and its dependencies)
+#   - interop/.venv         (Python venv with requirements.txt: livekit-api 1.2.2, the realtime SDK
+#                            livekit 1.2.1, and their dependencies)
 # Idempotent: a stamp (hash of the lock file) skips work that is already done.
 # Go's module and build caches stay under interop/.deps/go too, so a second run is instant.
 # Needs Go >= 1.26 (with the module proxy), Node >= 20 with npm, and Python >= 3.9 with pip.
