@@ -224,7 +224,9 @@ pub enum VerifyError {
     )]
     BadSignature,
     /// The token has no `exp` claim.
-    #[error("the token has no expiry (exp), so it would never expire; roomkey requires one, as the LiveKit SDK verifiers and newer LiveKit servers do")]
+    #[error(
+        "the token has no expiry (exp), so it would never expire; roomkey requires one, as the LiveKit SDK verifiers and newer LiveKit servers do"
+    )]
     MissingExpiry,
     /// `exp` is in the past, beyond the leeway.
     #[error(
