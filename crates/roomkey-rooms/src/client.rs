@@ -7,7 +7,7 @@ use roomkey_token::{AccessToken, KeyPair, VideoGrant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{RoomError, clean};
+use crate::error::{AuthFailure, CredentialSources, RoomError, server_detail};
 use crate::types::{
     CreateRoomRequest, ListParticipantsResponse, ListRoomsResponse, ParticipantInfo, Room,
 };
@@ -26,6 +26,9 @@ pub struct ClientOptions {
     pub backoff: Duration,
     /// Lifetime of the token minted for each call (default 10 min).
     pub token_ttl: Duration,
+    /// Mint each call's token as if the time were this (unix seconds) instead of now. For
+    /// tests of what a wrong clock does; `None` (the default) uses the clock.
+    pub sign_at: Option<i64>,
 }
 
 impl Default for ClientOptions {
@@ -36,6 +39,7 @@ impl Default for ClientOptions {
             max_attempts: 3,
             backoff: Duration::from_millis(200),
             token_ttl: Duration::from_secs(600),
+            sign_at: None,
         }
     }
 }
@@ -99,6 +103,7 @@ pub struct RoomClient {
     base: String,
     key: KeyPair,
     options: ClientOptions,
+    sources: CredentialSources,
 }
 
 impl RoomClient {
@@ -135,7 +140,16 @@ impl RoomClient {
             base,
             key,
             options,
+            sources: CredentialSources::default(),
         })
+    }
+
+    /// Says where the key and secret came from, so that a rejected call's message can name
+    /// the setting to fix (`the API secret (from LIVEKIT_API_SECRET)`).
+    #[must_use]
+    pub fn with_credential_sources(mut self, sources: CredentialSources) -> Self {
+        self.sources = sources;
+        self
     }
 
     /// The HTTP origin requests go to (`http://host:port`).
@@ -222,7 +236,10 @@ impl RoomClient {
         let token = AccessToken::new()
             .with_video(method.grant(room))
             .with_ttl(self.options.token_ttl)
-            .sign(&self.key)
+            .sign_at(
+                &self.key,
+                self.options.sign_at.unwrap_or_else(roomkey_token::unix_now),
+            )
             .map_err(|e| (e.into(), 0))?;
         let url = format!("{}/twirp/livekit.RoomService/{}", self.base, method.name());
         let body = serde_json::to_vec(body).map_err(|e| {
@@ -319,8 +336,8 @@ impl RoomClient {
             None
         };
         let (code, detail) = match twirp {
-            Some(t) => (t.code, clean(&t.msg)),
-            None => (code_for_status(status).to_owned(), clean(&text)),
+            Some(t) => (t.code, server_detail(&t.msg)),
+            None => (code_for_status(status).to_owned(), server_detail(&text)),
         };
         match (status, code.as_str()) {
             (401, "unauthenticated") if detail == "permissions denied" => {
@@ -330,7 +347,7 @@ impl RoomClient {
                     detail,
                 }
             }
-            (401, _) => RoomError::Unauthenticated { detail },
+            (401, _) => self.unauthenticated(method, detail),
             (_, "permission_denied") | (403, _) => RoomError::PermissionDenied {
                 method: method.name(),
                 grant: method.grant_name(),
@@ -347,6 +364,64 @@ impl RoomClient {
                 code,
                 detail,
             },
+        }
+    }
+}
+
+impl RoomClient {
+    /// Explains a 401 from the server's auth layer: which credential, or which clock, to fix.
+    fn unauthenticated(&self, method: Method, detail: String) -> RoomError {
+        let lower = detail.to_ascii_lowercase();
+        let reason = if lower.contains("invalid api key") {
+            AuthFailure::UnknownKey
+        } else if lower.contains("signature is invalid") && !lower.contains("signing method") {
+            AuthFailure::WrongSecret
+        } else if lower.contains("token is expired") {
+            AuthFailure::Expired
+        } else if lower.contains("not valid yet") || lower.contains("used before issued") {
+            AuthFailure::NotYetValid
+        } else {
+            AuthFailure::Other
+        };
+        let server = &self.base;
+        let key = self.sources.key(self.key.api_key());
+        let secret = self.sources.secret();
+        let method = method.name();
+        let message = match reason {
+            AuthFailure::WrongSecret => format!(
+                "the LiveKit server at {server} rejected the token's signature: {secret} is not \
+                 the secret the server has for {key}; use the secret that belongs to this key \
+                 (server: {detail})"
+            ),
+            AuthFailure::UnknownKey => format!(
+                "the LiveKit server at {server} does not know {key}; check the key, and that \
+                 the URL is the server (or project) the key belongs to (server: {detail})"
+            ),
+            AuthFailure::Expired => {
+                let ttl = self.options.token_ttl.as_secs();
+                format!(
+                    "the LiveKit server at {server} says the token roomkey minted for {method} \
+                     has expired, though it was valid for {ttl} s by this machine's clock: this \
+                     machine's clock is behind the server's by more than {} s (the token's \
+                     lifetime plus the server's 60 s leeway); set the clock right, e.g. with NTP \
+                     (server: {detail})",
+                    ttl + 60
+                )
+            }
+            AuthFailure::NotYetValid => format!(
+                "the LiveKit server at {server} says the token roomkey minted for {method} is \
+                 not valid yet: this machine's clock is ahead of the server's by more than the \
+                 server's 60 s leeway; set the clock right, e.g. with NTP (server: {detail})"
+            ),
+            AuthFailure::Other => format!(
+                "the LiveKit server at {server} rejected the credentials ({detail}); check {key} \
+                 and {secret}"
+            ),
+        };
+        RoomError::Unauthenticated {
+            reason,
+            detail,
+            message,
         }
     }
 }

@@ -35,13 +35,17 @@ pub enum RoomError {
         /// The timeout in force.
         after: Duration,
     },
-    /// The server rejected the credentials (HTTP 401 from its auth layer).
-    #[error(
-        "the LiveKit server rejected the API key or secret ({detail}); check LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
-    )]
+    /// The server's auth layer rejected the call's token (HTTP 401): the message says why, in
+    /// terms of the key, the secret or the clock, and where the client's credentials came from
+    /// (see [`CredentialSources`]).
+    #[error("{message}")]
     Unauthenticated {
-        /// The server's reason, e.g. `invalid API key`.
+        /// What the server's answer points at.
+        reason: AuthFailure,
+        /// The server's reason, e.g. `invalid API key: APIxyz` (any token it echoes is left out).
         detail: String,
+        /// The whole explanation, as displayed.
+        message: String,
     },
     /// The credentials are valid but lack the grant the method needs.
     #[error("permission denied for {method}: the token needs the {grant} grant ({detail})")]
@@ -94,11 +98,111 @@ pub enum RoomError {
     Mint(#[from] roomkey_token::MintError),
 }
 
+/// Why the server's auth layer refused a token, read from its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthFailure {
+    /// The signature does not verify: the secret is not the one the server has for the key.
+    WrongSecret,
+    /// The server has no secret for the API key (the token's issuer).
+    UnknownKey,
+    /// The token's `exp` has passed by the server's clock, though the token was minted just
+    /// now: the client's clock is behind the server's.
+    Expired,
+    /// The token's `nbf` is still ahead by the server's clock: the client's clock is ahead.
+    NotYetValid,
+    /// Anything else the auth layer said.
+    Other,
+}
+
+/// Where a client's API key and secret came from (`"--api-key"`, `"LIVEKIT_API_SECRET"`, …),
+/// for the messages of [`RoomError::Unauthenticated`]. Empty means "not known": the message
+/// then speaks of "the API key" without naming a source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CredentialSources {
+    /// Where the API key came from.
+    pub api_key: String,
+    /// Where the API secret came from.
+    pub api_secret: String,
+}
+
+impl CredentialSources {
+    /// Sources for a key and a secret.
+    pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Self {
+        CredentialSources {
+            api_key: api_key.into(),
+            api_secret: api_secret.into(),
+        }
+    }
+
+    /// `the API key "K" (from SOURCE)`.
+    pub(crate) fn key(&self, key: &str) -> String {
+        format!("the API key {key:?}{}", from(&self.api_key))
+    }
+
+    /// `the API secret (from SOURCE)`.
+    pub(crate) fn secret(&self) -> String {
+        format!("the API secret{}", from(&self.api_secret))
+    }
+}
+
+fn from(source: &str) -> String {
+    if source.is_empty() {
+        String::new()
+    } else {
+        format!(" (from {source})")
+    }
+}
+
 impl RoomError {
     /// Whether the error is a missing room or participant.
     pub fn is_not_found(&self) -> bool {
         matches!(self, RoomError::NotFound { .. })
     }
+}
+
+/// The server's message without what says nothing to a user: the `twirp error unknown: `
+/// prefix LiveKit's error wrapping adds, and any token the server echoes (LiveKit's auth layer
+/// answers `invalid token: <the whole JWT>, error: <reason>`; a token that is "not valid yet"
+/// becomes valid later, so it must not end up in logs).
+pub(crate) fn server_detail(text: &str) -> String {
+    let mut text = text.trim();
+    if let Some(rest) = text.strip_prefix("invalid token: ") {
+        if let Some((_, reason)) = rest.split_once(", error: ") {
+            text = reason;
+        }
+    }
+    while let Some(rest) = text.strip_prefix("twirp error unknown: ") {
+        text = rest;
+    }
+    clean(&redact_tokens(text))
+}
+
+/// Replaces anything shaped like a JWT (`eyJ…` in three base64url segments) with `<token>`.
+fn redact_tokens(text: &str) -> String {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("eyJ") {
+        let candidate = &rest[at..];
+        let len = candidate
+            .find(|c: char| !(is_b64(c) || c == '.'))
+            .unwrap_or(candidate.len());
+        let word = &candidate[..len];
+        let preceded_by_b64 = rest[..at].chars().next_back().is_some_and(is_b64);
+        if !preceded_by_b64 && word.split('.').count() == 3 {
+            out.push_str(&rest[..at]);
+            out.push_str("<token>");
+        } else {
+            out.push_str(&rest[..at + 3]);
+            rest = &rest[at + 3..];
+            continue;
+        }
+        rest = &candidate[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Makes text from the network safe to put in a message: no control characters, bounded length.
@@ -118,4 +222,31 @@ pub(crate) fn clean(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_details_lose_the_echoed_token_and_the_wrapping_prefix() {
+        assert_eq!(
+            server_detail(
+                "invalid token: eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJrIn0.c2ln, error: token has invalid claims: token is expired\n"
+            ),
+            "token has invalid claims: token is expired"
+        );
+        assert_eq!(
+            server_detail("twirp error unknown: requested room does not exist"),
+            "requested room does not exist"
+        );
+        assert_eq!(
+            server_detail("bad eyJa.eyJb.c here, keyJa.b.c and eyJnot-a-token stay"),
+            "bad <token> here, keyJa.b.c and eyJnot-a-token stay"
+        );
+        assert_eq!(
+            server_detail("invalid API key: APIx"),
+            "invalid API key: APIx"
+        );
+    }
 }

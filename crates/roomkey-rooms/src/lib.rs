@@ -25,5 +25,5 @@ mod error;
 mod types;
 
 pub use client::{ClientOptions, RoomClient, normalize_url};
-pub use error::RoomError;
+pub use error::{AuthFailure, CredentialSources, RoomError};
 pub use types::{CreateRoomRequest, ParticipantInfo, Room};

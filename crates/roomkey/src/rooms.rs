@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use roomkey_rooms::{
-    ClientOptions, CreateRoomRequest, ParticipantInfo, Room, RoomClient, RoomError,
+    ClientOptions, CreateRoomRequest, CredentialSources, ParticipantInfo, Room, RoomClient,
+    RoomError,
 };
 use roomkey_token::{KeyPair, RoomAgentDispatch, RoomConfiguration};
 use serde_json::json;
 
-use crate::credentials::{KeyArgs, env_var};
+use crate::credentials::{DEV_API_KEY, DEV_API_SECRET, KeyArgs, env_var};
 use crate::output::{out, print_json, rfc3339, safe};
 use roomkey_server::duration;
 
@@ -35,6 +36,11 @@ pub(crate) struct ServerArgs {
 impl ServerArgs {
     /// A client for the configured server, or an error that says how to configure one.
     pub(crate) fn client(&self, key: KeyPair, purpose: &str) -> Result<RoomClient> {
+        self.client_at(key, purpose, None)
+    }
+
+    /// [`ServerArgs::client`], minting each call's token as if the time were `sign_at`.
+    fn client_at(&self, key: KeyPair, purpose: &str, sign_at: Option<i64>) -> Result<RoomClient> {
         let Some(url) = self.url.clone().or_else(|| env_var("LIVEKIT_URL")) else {
             bail!(
                 "{purpose} needs the LiveKit server URL: pass --url or set LIVEKIT_URL (e.g. http://localhost:7880)"
@@ -46,7 +52,59 @@ impl ServerArgs {
         let mut options = ClientOptions::default();
         options.timeout = self.timeout;
         options.connect_timeout = self.connect_timeout;
-        Ok(RoomClient::with_options(&url, key, options)?)
+        options.sign_at = sign_at;
+        Ok(RoomClient::with_options(&url, key, options)?
+            .with_credential_sources(credential_sources()))
+    }
+}
+
+/// Where the credentials came from, by the precedence `KeyArgs::resolve` applies (flags, then
+/// the environment, then the development pair), for messages about a rejected key or secret.
+/// The flags are read from the command line as clap saw them: a value never starts with `--`.
+fn credential_sources() -> CredentialSources {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| a != "--")
+        .collect();
+    // The value of the last `--name VALUE` or `--name=VALUE`.
+    let flag = |name: &str| -> Option<String> {
+        let mut found = None;
+        for (i, arg) in args.iter().enumerate() {
+            if arg == name {
+                found = Some(args.get(i + 1).cloned().unwrap_or_default());
+            } else if let Some(value) = arg.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                found = Some(value.to_owned());
+            }
+        }
+        found
+    };
+    let key = if flag("--api-key").is_some() {
+        Some("--api-key".to_owned())
+    } else {
+        env_var("LIVEKIT_API_KEY").map(|_| "LIVEKIT_API_KEY".to_owned())
+    };
+    let secret = if let Some(file) = flag("--api-secret-file") {
+        Some(if file == "-" {
+            "--api-secret-file -, standard input".to_owned()
+        } else {
+            format!("--api-secret-file {}", safe(&file))
+        })
+    } else if flag("--api-secret").is_some() {
+        Some("--api-secret".to_owned())
+    } else {
+        env_var("LIVEKIT_API_SECRET").map(|_| "LIVEKIT_API_SECRET".to_owned())
+    };
+    match (key, secret) {
+        (None, None) => {
+            let dev = format!(
+                "the development pair {DEV_API_KEY}/{DEV_API_SECRET}, used because no credentials were given"
+            );
+            CredentialSources::new(dev.clone(), dev)
+        }
+        (key, secret) => {
+            CredentialSources::new(key.unwrap_or_default(), secret.unwrap_or_default())
+        }
     }
 }
 
@@ -109,11 +167,15 @@ pub(crate) struct Connection {
     /// Print JSON
     #[arg(long, help_heading = "Output")]
     json: bool,
+    /// Mint the RoomService tokens as if the time were this (unix seconds); for tests
+    #[arg(long, hide = true, value_name = "UNIX")]
+    now: Option<i64>,
 }
 
 impl Connection {
     fn client(&self, command: &str) -> Result<RoomClient> {
-        self.server.client(self.keys.resolve()?, command)
+        self.server
+            .client_at(self.keys.resolve()?, command, self.now)
     }
 }
 
@@ -155,7 +217,50 @@ pub(crate) struct NamedRoomArgs {
 /// The room was not found: exit code 1.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct NotFound(RoomError);
+pub(crate) struct NotFound(String);
+
+/// A room name for a message: escaped, and shortened when long (a name the server refused as
+/// too long would fill the screen).
+fn room_label(name: &str) -> String {
+    const SHOWN: usize = 32;
+    if name.chars().count() <= SHOWN + 8 {
+        return safe(name);
+    }
+    let head: String = name.chars().take(SHOWN).collect();
+    format!("{}… ({} bytes)", safe(&head), name.len())
+}
+
+/// What an existing room has that differs from what was asked for: the settings RoomService
+/// reports back. (Playout delay, stream sync, agents and the preset are not reported.)
+fn differences(asked: &CreateRoomRequest, room: &Room) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seconds = |what: &str, asked: u32, has: u32| {
+        if asked != 0 && asked != has {
+            out.push(format!("{what} {asked} s asked, the room has {has} s"));
+        }
+    };
+    seconds("empty timeout", asked.empty_timeout, room.empty_timeout);
+    seconds(
+        "departure timeout",
+        asked.departure_timeout,
+        room.departure_timeout,
+    );
+    if asked.max_participants != 0 && asked.max_participants != room.max_participants {
+        out.push(format!(
+            "max participants {} asked, the room has {}",
+            asked.max_participants,
+            if room.max_participants == 0 {
+                "no limit".to_owned()
+            } else {
+                room.max_participants.to_string()
+            }
+        ));
+    }
+    if !asked.metadata.is_empty() && asked.metadata != room.metadata {
+        out.push("other metadata asked".to_owned());
+    }
+    out
+}
 
 /// Runs a `roomkey room` command.
 pub(crate) fn run(command: &RoomCommand) -> Result<()> {
@@ -169,13 +274,42 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
                     args.job_metadata.clone().unwrap_or_default(),
                 ));
             }
+            if args.name.is_empty() {
+                bail!(
+                    "the room name is empty; LiveKit would create a room that no participant can join"
+                );
+            }
             let request = create_request(
                 &args.name,
                 &args.settings,
                 Some(&config),
                 args.room_preset.as_deref().unwrap_or(""),
             );
-            let room = block_on(client.create_room(&request))??;
+            let names = [args.name.clone()];
+            let (existed, room) = block_on(async {
+                let existed = !client.list_rooms(&names).await?.is_empty();
+                Ok::<_, RoomError>((existed, client.create_room(&request).await?))
+            })?
+            .with_context(|| format!("cannot create the room {}", room_label(&args.name)))?;
+            if existed {
+                let changed = differences(&request, &room);
+                eprintln!(
+                    "roomkey: room {} already exists ({}); it was not changed, as LiveKit keeps an existing room's settings{}",
+                    safe(&room.name),
+                    safe(&room.sid),
+                    if changed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", changed.join("; "))
+                    }
+                );
+            } else {
+                eprintln!(
+                    "roomkey: created room {} ({})",
+                    safe(&room.name),
+                    safe(&room.sid)
+                );
+            }
             if args.conn.json {
                 print_json(&json!(room));
             } else {
@@ -196,7 +330,8 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
         }
         RoomCommand::Delete(args) => {
             let client = args.conn.client("roomkey room delete")?;
-            block_on(client.delete_room(&args.name))?.map_err(not_found)?;
+            block_on(client.delete_room(&args.name))?
+                .map_err(|e| not_found(e, &args.name, "DeleteRoom"))?;
             if args.conn.json {
                 print_json(&json!({"deleted": args.name}));
             } else {
@@ -205,7 +340,28 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
         }
         RoomCommand::Participants(args) => {
             let client = args.conn.client("roomkey room participants")?;
-            let participants = block_on(client.list_participants(&args.name))??;
+            let names = [args.name.clone()];
+            let participants = block_on(async {
+                let participants = client.list_participants(&args.name).await?;
+                // LiveKit answers a room that does not exist with an empty list.
+                if participants.is_empty() && client.list_rooms(&names).await?.is_empty() {
+                    return Ok(None);
+                }
+                Ok::<_, RoomError>(Some(participants))
+            })?
+            .with_context(|| {
+                format!(
+                    "cannot list the participants of the room {}",
+                    room_label(&args.name)
+                )
+            })?;
+            let Some(participants) = participants else {
+                return Err(NotFound(format!(
+                    "room {} does not exist (ListRooms does not have it; ListParticipants answers a missing room with an empty list)",
+                    room_label(&args.name)
+                ))
+                .into());
+            };
             if args.conn.json {
                 print_json(&json!(participants));
             } else if participants.is_empty() {
@@ -218,11 +374,14 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
     Ok(())
 }
 
-fn not_found(e: RoomError) -> anyhow::Error {
-    if e.is_not_found() {
-        NotFound(e).into()
-    } else {
-        e.into()
+fn not_found(e: RoomError, room: &str, method: &str) -> anyhow::Error {
+    match e {
+        RoomError::NotFound { detail } => NotFound(format!(
+            "room {} does not exist (the server answered {method}: {detail})",
+            room_label(room)
+        ))
+        .into(),
+        e => anyhow::Error::new(e).context(format!("cannot delete the room {}", room_label(room))),
     }
 }
 
