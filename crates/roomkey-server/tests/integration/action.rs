@@ -1,8 +1,8 @@
 //! `POST /api/v1/generate-access-token`: the seed action over HTTP, props by their own names;
-//! and development mode.
+//! and development mode. (`createRoomIfNotExists` in development mode is tested against the real
+//! LiveKit server in `crates/roomkey-interop/tests/server_rooms.rs`.)
 
 use roomkey_server::{App, Config, EnvOverrides, SUMMARY};
-use roomkey_testserver::{TestServer, TestServerConfig};
 use serde_json::json;
 
 use crate::common::*;
@@ -97,36 +97,4 @@ async fn development_mode_refuses_non_loopback_addresses() {
     let c = Config::dev(&EnvOverrides::default()).unwrap();
     assert_eq!(c.key.api_key(), "devkey");
     assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-}
-
-#[tokio::test]
-async fn create_room_if_not_exists_in_development_mode() {
-    let lk = TestServer::start(
-        TestServerConfig::default()
-            .with_keys_text(&format!("{API_KEY}: {API_SECRET}"))
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    let env = EnvOverrides {
-        livekit_url: Some(lk.ws_url()),
-        ..dev_env()
-    };
-    let r = roomkey_server::router(App::new(Config::dev(&env).unwrap()).unwrap());
-    let reply = action(
-        &r,
-        None,
-        json!({"identity": "a", "room": "made-by-action", "createRoomIfNotExists": true}),
-    )
-    .await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
-    assert_eq!(reply.json["server_url"], lk.ws_url());
-    verify(reply.json["token"].as_str().unwrap());
-    assert!(lk.room("made-by-action").is_some());
-
-    // Not asked: not created.
-    let reply = action(&r, None, json!({"identity": "a", "room": "not-made"})).await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
-    assert!(lk.room("not-made").is_none());
-    assert_eq!(lk.attempts("CreateRoom"), 1);
 }

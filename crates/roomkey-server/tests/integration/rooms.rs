@@ -1,5 +1,8 @@
-//! Rooms created first, through the local RoomService imitation: the room configuration goes
-//! into the create call; LiveKit's failures become 502s; readiness follows LiveKit.
+//! Rooms created first, when LiveKit fails: its 5xx answers, dropped connections and slowness
+//! (on roomkey-testserver) become retries or 502s, and readiness fails while it is unreachable.
+//! The room configuration reaching the create call, LiveKit's own refusals and readiness with a
+//! working LiveKit are tested against the real server in
+//! `crates/roomkey-interop/tests/server_rooms.rs`.
 
 use std::time::Duration;
 
@@ -41,84 +44,6 @@ pub async fn livekit() -> TestServer {
     )
     .await
     .unwrap()
-}
-
-#[tokio::test]
-async fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
-    let lk = livekit().await;
-    let r = router(&host_config(&lk.url(), ""));
-    let reply = token(
-        &r,
-        Some(HOST_KEY),
-        json!({
-            "room_name": "standup",
-            "participant_identity": "h1",
-            "room_config": {
-                "agents": [{"agent_name": "triage", "metadata": "{\"lang\":\"de\"}"}],
-                "empty_timeout": 120, "departure_timeout": 15, "max_participants": 8,
-                "metadata": "room-meta", "min_playout_delay": 100, "max_playout_delay": 200,
-                "sync_streams": true
-            }
-        }),
-    )
-    .await;
-    let claims = reply.issued();
-    assert_eq!(reply.json["server_url"], "wss://host.test.invalid");
-    // The token carries the configuration too (for clients that read it).
-    let config = claims.room_config.unwrap();
-    assert_eq!(config.agents[0].agent_name, "triage");
-
-    let room = lk.room("standup").expect("created");
-    let created = &room.create_request;
-    assert_eq!(created.empty_timeout, 120);
-    assert_eq!(created.departure_timeout, 15);
-    assert_eq!(created.max_participants, 8);
-    assert_eq!(created.metadata, "room-meta");
-    assert_eq!(created.min_playout_delay, 100);
-    assert_eq!(created.max_playout_delay, 200);
-    assert!(created.sync_streams);
-    assert!(created.egress.is_none());
-    assert_eq!(room.agents().len(), 1);
-    assert_eq!(room.agents()[0].agent_name, "triage");
-    assert_eq!(room.agents()[0].metadata, "{\"lang\":\"de\"}");
-
-    // The create call carried a roomCreate token, not the participant's.
-    let log = lk.request_log();
-    let create = log
-        .iter()
-        .find(|l| l.rpc.as_deref() == Some("CreateRoom"))
-        .unwrap();
-    assert_ne!(
-        create.token.as_deref(),
-        reply.json["participant_token"].as_str()
-    );
-
-    // Again for the same room: idempotent, 201 again.
-    let again = token(&r, Some(HOST_KEY), json!({"room_name": "standup"})).await;
-    again.issued();
-    assert_eq!(lk.attempts("CreateRoom"), 2);
-
-    // A generated room is created too.
-    let generated = token(&r, Some(HOST_KEY), json!({})).await.issued();
-    assert!(lk.room(generated.room()).is_some());
-
-    // Refused requests never reach LiveKit.
-    let before = lk.attempts("CreateRoom");
-    token(
-        &r,
-        Some(HOST_KEY),
-        json!({"room_config": {"agents": [{"agent_name": "billing"}]}}),
-    )
-    .await
-    .forbidden("room_config.agents[0].agent_name");
-    token(
-        &r,
-        Some(HOST_KEY),
-        json!({"participant_identity": "x".repeat(300)}),
-    )
-    .await
-    .error(400, "bad_request");
-    assert_eq!(lk.attempts("CreateRoom"), before);
 }
 
 #[tokio::test]
@@ -184,25 +109,8 @@ async fn livekit_failures() {
 }
 
 #[tokio::test]
-async fn wrong_credentials_at_livekit_are_a_502() {
-    // LiveKit knows another key: it answers 401, which the caller sees as 502.
-    let lk = TestServer::start(TestServerConfig::default())
-        .await
-        .unwrap();
-    let r = router(&host_config(&lk.url(), ""));
-    let reply = token(&r, Some(HOST_KEY), json!({"room_name": "x"})).await;
-    reply.error(502, "livekit_unavailable");
-    assert!(!reply.text.contains(API_SECRET));
-}
-
-#[tokio::test]
-async fn readiness_follows_livekit_when_rooms_are_created() {
+async fn readiness_fails_while_livekit_is_unreachable() {
     let lk = livekit().await;
-    let r = router(&host_config(&lk.url(), ""));
-    let ready = get(&r, "/readyz").await;
-    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
-    assert!(lk.attempts("ListRooms") >= 1);
-
     let down = router(&host_config(&lk.refused_url(), ""));
     let ready = get(&down, "/readyz").await;
     assert_eq!(
