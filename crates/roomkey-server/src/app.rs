@@ -17,6 +17,7 @@ use futures_util::FutureExt as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http_body_util::BodyExt as _;
 use roomkey_rooms::{CreateRoomRequest, RoomClient};
+use roomkey_token::input::{field_names, from_json_noting_unknown};
 use roomkey_token::{AccessToken, Claims, MintError, RoomConfiguration};
 use serde::{Deserialize, Serialize};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -25,6 +26,7 @@ use crate::audit::{self, AuditLog};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::fields;
 use crate::json;
 use crate::metrics::{self, Metrics};
 use crate::policy::{self, Caller, Decision, GrantRequest, TokenRequest};
@@ -43,6 +45,7 @@ pub struct App {
     metrics: Metrics,
     per_caller: Option<DefaultKeyedRateLimiter<String>>,
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    ignored_fields: fields::IgnoredFields,
     audit: AuditLog,
 }
 
@@ -65,16 +68,18 @@ impl App {
             Some(url) => Some(RoomClient::new(url, config.key.clone())?),
             None => None,
         };
+        let metrics = Metrics::new(
+            &config
+                .profiles
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>(),
+        );
         Ok(Arc::new(App {
             auth: Authenticator::new(&config),
             rooms,
-            metrics: Metrics::new(
-                &config
-                    .profiles
-                    .iter()
-                    .map(|p| p.name.clone())
-                    .collect::<Vec<_>>(),
-            ),
+            ignored_fields: fields::IgnoredFields::new(metrics.ignored_fields.clone()),
+            metrics,
             per_caller: limiter(config.per_caller_per_minute, config.burst),
             per_ip: limiter(config.per_ip_per_minute, config.burst),
             audit,
@@ -186,9 +191,10 @@ impl Endpoint {
     }
 }
 
-/// The standard token endpoint's request (snake_case or camelCase; unknown fields ignored).
+/// The standard token endpoint's request (snake_case or camelCase; unknown fields as
+/// [`fields`] says).
 #[derive(Debug, Deserialize)]
-struct StandardRequest {
+pub(crate) struct StandardRequest {
     #[serde(default, alias = "roomName")]
     room_name: Option<String>,
     #[serde(default, alias = "participantName")]
@@ -204,14 +210,16 @@ struct StandardRequest {
     room_config: Option<Box<RoomConfiguration>>,
 }
 
-/// The seed action's props, by their own names.
+/// The "Generate Access Token" action's props, by their own names. Every other key is refused
+/// (see [`prepare`]): the action is roomkey's own format, where an unknown key is a typo.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[allow(clippy::struct_excessive_bools)]
 struct ActionRequest {
     identity: Option<String>,
     room: Option<String>,
-    ttl: Option<u64>,
+    /// Whole seconds or a duration string, as on the command line (checked in `into_request`).
+    ttl: Option<serde_json::Value>,
     name: Option<String>,
     metadata: Option<String>,
     can_publish: Option<bool>,
@@ -232,7 +240,25 @@ struct ActionRequest {
 }
 
 impl ActionRequest {
-    fn into_request(self) -> TokenRequest {
+    fn into_request(self) -> Result<TokenRequest, ApiError> {
+        // The action requires an identity; a generated one would not be the participant asked for.
+        if self.identity.as_deref().is_none_or(str::is_empty) {
+            return Err(ApiError::BadRequest {
+                field: Some("identity".into()),
+                message: "identity is required: the participant's unique identity in the room"
+                    .into(),
+            });
+        }
+        let ttl =
+            match &self.ttl {
+                Some(value) => Some(roomkey_token::input::ttl_from_json(value).map_err(
+                    |message| ApiError::BadRequest {
+                        field: Some("ttl".into()),
+                        message,
+                    },
+                )?),
+                None => None,
+            };
         let switches = [
             ("canPublish", self.can_publish),
             ("canSubscribe", self.can_subscribe),
@@ -251,21 +277,21 @@ impl ActionRequest {
         .into_iter()
         .filter_map(|(name, v)| v.map(|v| (name, v)))
         .collect();
-        TokenRequest {
+        Ok(TokenRequest {
             room_name: self.room,
             participant_name: self.name,
             participant_identity: self.identity,
             participant_metadata: self.metadata,
             participant_attributes: None,
             room_config: None,
-            ttl: self.ttl.map(Duration::from_secs),
+            ttl,
             grants: GrantRequest {
                 switches,
                 destination_room: self.destination_room,
                 action: true,
             },
             create_room: self.create_room_if_not_exists,
-        }
+        })
     }
 }
 
@@ -344,7 +370,14 @@ async fn issue(
         return Err(ApiError::AdminOnly);
     }
     let body = read_body(body, app.config.max_body_bytes).await?;
-    let (token, ttl, create_first) = prepare(endpoint, profile, &caller, &parts.headers, &body)?;
+    let (token, ttl, create_first) = prepare(
+        endpoint,
+        profile,
+        &caller,
+        &parts.headers,
+        &body,
+        &app.ignored_fields,
+    )?;
     if create_first {
         // Boxed: the room creation (an HTTP call, and the token held across it) is a large
         // state, which would otherwise make every request's future large, and a future is
@@ -403,6 +436,7 @@ fn prepare(
     caller: &Caller,
     headers: &HeaderMap,
     body: &[u8],
+    ignored: &fields::IgnoredFields,
 ) -> Result<(AccessToken, Duration, bool), ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -436,7 +470,11 @@ fn prepare(
     }
     let request = match endpoint {
         Endpoint::Standard => {
-            let r: StandardRequest = serde_json::from_str(body).map_err(bad_json)?;
+            let (r, unknown) =
+                from_json_noting_unknown::<StandardRequest>(body).map_err(bad_json)?;
+            if !unknown.is_empty() {
+                fields::standard_unknown(ignored, &unknown)?;
+            }
             TokenRequest {
                 room_name: r.room_name,
                 participant_name: r.participant_name,
@@ -447,9 +485,13 @@ fn prepare(
                 ..TokenRequest::default()
             }
         }
-        Endpoint::Action => serde_json::from_str::<ActionRequest>(body)
-            .map_err(bad_json)?
-            .into_request(),
+        Endpoint::Action => {
+            let (r, unknown) = from_json_noting_unknown::<ActionRequest>(body).map_err(bad_json)?;
+            if let Some(first) = unknown.first() {
+                return Err(fields::refused(first, field_names::<ActionRequest>()));
+            }
+            r.into_request()?
+        }
     };
     let decision = policy::decide(profile, caller, request).map_err(|d| ApiError::Forbidden {
         field: d.field,

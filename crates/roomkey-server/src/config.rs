@@ -544,7 +544,7 @@ impl Config {
         };
 
         let request_timeout = match &raw.request_timeout {
-            Some(v) => match crate::duration::parse(v.get_ref()) {
+            Some(v) => match roomkey_token::input::parse_duration(v.get_ref()) {
                 Ok(d) if d.is_zero() => return ctx.err_at(v, "request_timeout must be positive"),
                 Ok(d) if d > MAX_TIMEOUT => {
                     return ctx.err_at(v, "request_timeout may be at most 1h");
@@ -649,11 +649,13 @@ impl Config {
                 );
             }
             let leeway = match &o.leeway {
-                Some(v) => crate::duration::parse(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+                Some(v) => roomkey_token::input::parse_duration(v.get_ref())
+                    .or_else(|m| ctx.err_at(v, m))?,
                 None => Duration::from_secs(60),
             };
             let jwks_min_refresh = match &o.jwks_min_refresh {
-                Some(v) => crate::duration::parse(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+                Some(v) => roomkey_token::input::parse_duration(v.get_ref())
+                    .or_else(|m| ctx.err_at(v, m))?,
                 None => DEFAULT_JWKS_MIN_REFRESH,
             };
             if oidc
@@ -851,11 +853,11 @@ fn check_profile(
         return ctx.err(span, "room_config.agents is allowed but no agents are listed; add agents = [\"name\"] (or [\"*\"])");
     }
     let ttl = match &p.ttl {
-        Some(v) => crate::duration::parse(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+        Some(v) => roomkey_token::input::parse_ttl(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
         None => Duration::from_secs(15 * 60),
     };
     let max_ttl = match &p.max_ttl {
-        Some(v) => crate::duration::parse(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
+        Some(v) => roomkey_token::input::parse_ttl(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
         None => ttl,
     };
     if ttl.is_zero() || ttl > max_ttl {

@@ -11,8 +11,8 @@ mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;
-pub mod duration;
 mod error;
+mod fields;
 mod json;
 pub mod logging;
 mod metrics;
@@ -69,25 +69,34 @@ pub async fn serve(
 /// Time allowed, beyond the request timeout, for requests in flight at shutdown.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Completes on Ctrl-C or SIGTERM.
+/// Completes on Ctrl-C (SIGINT), SIGTERM or SIGHUP. SIGHUP is a stop too: a server started
+/// from a terminal gets it when the terminal closes, and its default action would kill the
+/// process without finishing the requests in flight.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let other = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(mut term), Ok(mut hup)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = hup.recv() => {},
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            _ => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+    let other = std::future::pending::<()>();
     tokio::select! {
         () = ctrl_c => {},
-        () = term => {},
+        () = other => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
 }

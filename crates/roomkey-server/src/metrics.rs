@@ -38,6 +38,9 @@ pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) denied: Family<Denied, Counter>,
     pub(crate) room_service: Family<Outcome, Counter>,
+    /// Keys the standard endpoint ignored (labelled by endpoint only: the key names come from
+    /// callers, and a label per name would let them grow the metrics without bound).
+    pub(crate) ignored_fields: Counter,
     /// Issued counters resolved once, per profile and endpoint, off the request path.
     issued_by_profile: Vec<[Counter; 2]>,
     /// Latency histograms, per endpoint.
@@ -72,6 +75,12 @@ impl Metrics {
             "RoomService calls, by outcome",
             room_service.clone(),
         );
+        let ignored_fields = Counter::default();
+        registry.register(
+            "request_fields_ignored",
+            "Unknown keys in /api/token bodies, ignored as the token endpoint contract asks (the server log names each key once)",
+            ignored_fields.clone(),
+        );
         let issued_by_profile = profiles
             .iter()
             .map(|profile| {
@@ -91,6 +100,7 @@ impl Metrics {
             registry,
             denied,
             room_service,
+            ignored_fields,
             issued_by_profile,
             latency_by_endpoint,
         }

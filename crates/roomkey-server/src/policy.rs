@@ -376,7 +376,8 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
                 format!("the TTL may be at most {} s", profile.max_ttl.as_secs()),
             ));
         }
-        Some(ttl) if ttl.is_zero() => profile.ttl,
+        // The endpoints refuse 0 as a bad request before this; a library caller is refused too.
+        Some(ttl) if ttl.is_zero() => return Err(denied("ttl", "a TTL of 0 is not a TTL")),
         Some(ttl) => ttl,
         None => profile.ttl,
     };

@@ -31,6 +31,7 @@ mod claims;
 mod de;
 mod error;
 mod grants;
+pub mod input;
 mod jws;
 mod keys;
 mod payload;

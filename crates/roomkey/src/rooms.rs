@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::credentials::{DEV_API_KEY, DEV_API_SECRET, KeyArgs, env_var};
 use crate::output::{out, print_json, rfc3339, safe};
-use roomkey_server::duration;
+use roomkey_token::input;
 
 /// Where the LiveKit server is, and how long to wait for it.
 #[derive(Debug, Clone, clap::Args)]
@@ -25,11 +25,11 @@ pub(crate) struct ServerArgs {
     pub(crate) url: Option<String>,
 
     /// Time allowed for each request, in seconds or as a duration
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = input::parse_duration)]
     pub(crate) timeout: Duration,
 
     /// Time allowed to connect, in seconds or as a duration
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = input::parse_duration)]
     pub(crate) connect_timeout: Duration,
 }
 

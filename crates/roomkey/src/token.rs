@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::credentials::{KeyArgs, KeySetArgs};
 use crate::output::{out, print_json, rfc3339, safe, warn};
 use crate::rooms::{self, RoomSettings, ServerArgs, block_on};
-use roomkey_server::duration;
+use roomkey_token::input;
 
 /// The seed action's summary line.
 pub(crate) const SUMMARY: &str =
@@ -38,7 +38,7 @@ pub(crate) struct CreateArgs {
 
     /// How long the access token should be valid for (in seconds), or a duration such as 10m,
     /// 1h30m, 2d [default: 6h]
-    #[arg(long, value_name = "SECONDS|DURATION", value_parser = duration::parse)]
+    #[arg(long, value_name = "SECONDS|DURATION", value_parser = input::parse_ttl)]
     pub(crate) ttl: Option<Duration>,
 
     /// Display name for the participant
@@ -434,29 +434,8 @@ impl CreateArgs {
     }
 }
 
-/// Every field name `RoomConfiguration` reads, in both spellings.
-const ROOM_CONFIG_FIELDS: &[&str] = &[
-    "name",
-    "emptyTimeout",
-    "empty_timeout",
-    "departureTimeout",
-    "departure_timeout",
-    "maxParticipants",
-    "max_participants",
-    "metadata",
-    "egress",
-    "minPlayoutDelay",
-    "min_playout_delay",
-    "maxPlayoutDelay",
-    "max_playout_delay",
-    "syncStreams",
-    "sync_streams",
-    "agents",
-    "tags",
-];
-
 /// Reads `--room-config`: inline JSON (starts with `{`) or a file. Unknown fields are refused,
-/// since on the command line they are typos.
+/// nested ones too (`agents.0.agentname`), since on the command line they are typos.
 pub(crate) fn parse_room_config(arg: &str) -> Result<RoomConfiguration> {
     let text = if arg.trim_start().starts_with('{') {
         arg.to_owned()
@@ -465,27 +444,34 @@ pub(crate) fn parse_room_config(arg: &str) -> Result<RoomConfiguration> {
             format!("--room-config {arg:?} is neither inline JSON nor a readable file")
         })?
     };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).context("--room-config is not valid JSON")?;
-    let Some(object) = value.as_object() else {
+    if !text.trim_start().starts_with('{') {
         bail!("--room-config must be a JSON object, e.g. {{\"emptyTimeout\":300}}");
-    };
-    if let Some(unknown) = object
-        .keys()
-        .find(|k| !ROOM_CONFIG_FIELDS.contains(&k.as_str()))
-    {
-        bail!(
-            "--room-config has an unknown field {unknown:?}; RoomConfiguration has {}",
-            ROOM_CONFIG_FIELDS
-                .iter()
-                .filter(|f| !f.contains('_'))
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
     }
-    serde_json::from_value(value)
-        .context("--room-config does not match LiveKit's RoomConfiguration")
+    let (config, unknown) = input::from_json_noting_unknown::<RoomConfiguration>(&text)
+        .context("--room-config does not match LiveKit's RoomConfiguration")?;
+    if let Some(field) = unknown.first() {
+        let known = match field.parents.first().map(String::as_str) {
+            Some("agents") => input::field_names::<RoomAgentDispatch>(),
+            _ => input::field_names::<RoomConfiguration>(),
+        };
+        match input::did_you_mean(&field.key, known) {
+            Some(meant) => bail!(
+                "--room-config has an unknown field {:?}; did you mean {meant:?}?",
+                field.path()
+            ),
+            None => bail!(
+                "--room-config has an unknown field {:?}; the fields there are {}",
+                field.path(),
+                known
+                    .iter()
+                    .filter(|f| !f.contains('_'))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    Ok(config)
 }
 
 /// Runs `roomkey token create`.
@@ -571,7 +557,7 @@ pub(crate) struct VerifyArgs {
     token: Option<String>,
 
     /// Clock leeway on exp and nbf, in seconds or as a duration
-    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = input::parse_duration)]
     leeway: Duration,
 
     #[command(flatten)]

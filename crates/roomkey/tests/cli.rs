@@ -255,7 +255,7 @@ fn ttl_accepts_seconds_and_durations() {
         None,
     );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("unknown unit"), "{}", r.stderr);
+    assert!(r.stderr.contains("unknown time unit \"x\""), "{}", r.stderr);
     let r = run(
         &["token", "create", "--identity", "a", "--ttl", "0"],
         CREDS,
@@ -298,7 +298,28 @@ fn agent_dispatch_and_room_config() {
     );
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("unknown field \"emptyTimeOut\""),
+        r.stderr
+            .contains("unknown field \"emptyTimeOut\"; did you mean \"emptyTimeout\"?"),
+        "{}",
+        r.stderr
+    );
+    // Nested keys too: a misspelled agent field would dispatch an agent without its name.
+    let r = run(
+        &[
+            "token",
+            "create",
+            "--identity",
+            "a",
+            "--room-config",
+            "{\"agents\":[{\"agentname\":\"triage\"}]}",
+        ],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("unknown field \"agents.0.agentname\"; did you mean \"agent_name\"?"),
         "{}",
         r.stderr
     );

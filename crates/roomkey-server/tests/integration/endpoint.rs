@@ -156,8 +156,7 @@ async fn mixed_casing_and_unknown_fields_are_fine() {
                 "maxParticipants": 4,
                 "someFutureSetting": {"x": 1}
             },
-            "a_future_field": [1, 2, 3],
-            "agentName": "ignored-flat-option"
+            "a_future_field": [1, 2, 3]
         }),
     )
     .await;

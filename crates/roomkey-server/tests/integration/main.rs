@@ -15,3 +15,4 @@ mod oidc;
 mod policy;
 mod rooms;
 mod shutdown;
+mod strict;
