@@ -31,6 +31,12 @@ pub(crate) struct KeyArgs {
     /// LIVEKIT_API_SECRET [env: LIVEKIT_API_SECRET]
     #[arg(long, value_name = "SECRET")]
     api_secret: Option<String>,
+
+    /// Use the development pair devkey/secret of `livekit-server --dev`. Without credentials
+    /// it is also used when no LiveKit URL is set or the URL is on this machine (loopback);
+    /// for any other URL missing credentials are an error
+    #[arg(long, conflicts_with_all = ["api_key", "api_secret", "api_secret_file"])]
+    dev: bool,
 }
 
 /// Flags that name the keys a token may be signed with.
@@ -51,9 +57,15 @@ pub(crate) fn env_var(name: &str) -> Option<String> {
 }
 
 impl KeyArgs {
-    /// Resolves the key pair: flags first, then `LIVEKIT_API_KEY`/`LIVEKIT_API_SECRET`, then the
-    /// development pair (with a notice).
-    pub(crate) fn resolve(&self) -> Result<KeyPair> {
+    /// Resolves the key pair for a LiveKit server at `url` (`None`: no URL configured): flags
+    /// first, then `LIVEKIT_API_KEY`/`LIVEKIT_API_SECRET`, then the development pair, which
+    /// only `livekit-server --dev` accepts, so it is used only for a local server: with
+    /// `--dev`, without a URL, or with a loopback URL (with a notice). Anywhere else a token
+    /// signed with it would be refused later, far from the cause.
+    pub(crate) fn resolve(&self, url: Option<&str>) -> Result<KeyPair> {
+        if self.dev {
+            return Ok(KeyPair::new(DEV_API_KEY, &ApiSecret::new(DEV_API_SECRET))?);
+        }
         let key = self.api_key.clone().or_else(|| env_var("LIVEKIT_API_KEY"));
         let secret = if let Some(path) = &self.api_secret_file {
             Some(read_secret_file(path)?)
@@ -68,6 +80,14 @@ impl KeyArgs {
         };
         let (key, secret) = match (key, secret) {
             (None, None) => {
+                if let Some(url) = url.filter(|u| !is_local(u)) {
+                    bail!(
+                        "no API key and secret for the LiveKit server at {url}: set \
+                         LIVEKIT_API_KEY and LIVEKIT_API_SECRET, or pass --api-key with \
+                         --api-secret-file (the development pair devkey/secret is used only \
+                         for a server on this machine, or with --dev)"
+                    );
+                }
                 eprintln!(
                     "roomkey: notice: no credentials given; using the development pair \
                      {DEV_API_KEY}/{DEV_API_SECRET} that `livekit-server --dev` accepts. \
@@ -99,7 +119,7 @@ impl KeyArgs {
 impl KeySetArgs {
     /// Resolves the verification keys: `--keys-file`, then `LIVEKIT_KEYS`, then one pair as
     /// [`KeyArgs::resolve`] finds it.
-    pub(crate) fn resolve(&self) -> Result<KeySet> {
+    pub(crate) fn resolve(&self, url: Option<&str>) -> Result<KeySet> {
         if let Some(path) = &self.keys_file {
             let text = fs::read_to_string(path)
                 .with_context(|| format!("cannot read the keys file {}", path.display()))?;
@@ -110,7 +130,24 @@ impl KeySetArgs {
         if let Some(text) = env_var("LIVEKIT_KEYS") {
             return KeySet::parse(&text).context("LIVEKIT_KEYS is not valid");
         }
-        Ok(KeySet::single(self.pair.resolve()?))
+        Ok(KeySet::single(self.pair.resolve(url)?))
+    }
+}
+
+/// Whether a LiveKit URL names this machine: `localhost` (or a name under `.localhost`) or a
+/// loopback address. A URL that does not parse is not local.
+pub(crate) fn is_local(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    match parsed.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -151,3 +188,31 @@ fn warn_if_world_readable(path: &Path, what: &str) {
 
 #[cfg(not(unix))]
 fn warn_if_world_readable(_: &Path, _: &str) {}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    #[test]
+    fn local_urls_are_loopback_or_localhost() {
+        for url in [
+            "ws://localhost:7880",
+            "http://LOCALHOST.:7880/livekit",
+            "wss://app.localhost",
+            "http://127.0.0.1:7880",
+            "ws://127.8.0.1",
+            "http://[::1]:7880",
+        ] {
+            assert!(is_local(url), "{url}");
+        }
+        for url in [
+            "wss://myproj.livekit.cloud",
+            "http://192.168.1.10:7880",
+            "http://localhost.example.com",
+            "http://[::2]",
+            "not a url",
+        ] {
+            assert!(!is_local(url), "{url}");
+        }
+    }
+}

@@ -34,6 +34,11 @@ pub(crate) struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// The LiveKit URL: `--url`, else `LIVEKIT_URL`.
+    pub(crate) fn target_url(&self) -> Option<String> {
+        self.url.clone().or_else(|| env_var("LIVEKIT_URL"))
+    }
+
     /// A client for the configured server, or an error that says how to configure one.
     pub(crate) fn client(&self, key: KeyPair, purpose: &str) -> Result<RoomClient> {
         self.client_at(key, purpose, None)
@@ -41,7 +46,7 @@ impl ServerArgs {
 
     /// [`ServerArgs::client`], minting each call's token as if the time were `sign_at`.
     fn client_at(&self, key: KeyPair, purpose: &str, sign_at: Option<i64>) -> Result<RoomClient> {
-        let Some(url) = self.url.clone().or_else(|| env_var("LIVEKIT_URL")) else {
+        let Some(url) = self.target_url() else {
             bail!(
                 "{purpose} needs the LiveKit server URL: pass --url or set LIVEKIT_URL (e.g. http://localhost:7880)"
             );
@@ -174,8 +179,11 @@ pub(crate) struct Connection {
 
 impl Connection {
     fn client(&self, command: &str) -> Result<RoomClient> {
-        self.server
-            .client_at(self.keys.resolve()?, command, self.now)
+        self.server.client_at(
+            self.keys.resolve(self.server.target_url().as_deref())?,
+            command,
+            self.now,
+        )
     }
 }
 

@@ -479,7 +479,7 @@ pub(crate) fn create(args: &CreateArgs) -> Result<()> {
     let token = args.build()?;
     // Check the token before anything happens on the server.
     token.validate().context("cannot mint the token")?;
-    let key = args.keys.resolve()?;
+    let key = args.keys.resolve(args.server.target_url().as_deref())?;
     if args.create_room_if_not_exists {
         create_room_first(args, &token, &key)?;
     } else if args.join && args.room.as_deref().unwrap_or("").is_empty() {
@@ -579,7 +579,9 @@ pub(crate) struct InvalidToken(pub(crate) VerifyError);
 
 /// Runs `roomkey token verify`.
 pub(crate) fn verify(args: &VerifyArgs) -> Result<()> {
-    let keys = args.keys.resolve()?;
+    let keys = args
+        .keys
+        .resolve(crate::credentials::env_var("LIVEKIT_URL").as_deref())?;
     let token = match args.token.as_deref() {
         None | Some("-") => {
             let mut text = String::new();

@@ -802,3 +802,63 @@ fn tempdir() -> TempDir {
     std::fs::create_dir_all(&dir).unwrap();
     TempDir(dir)
 }
+
+#[test]
+fn the_development_pair_is_only_for_a_local_server() {
+    let create = ["token", "create", "--identity", "a", "--room", "r"];
+    // A remote URL without credentials: an error naming what to set, and no token.
+    for env in [
+        &[("LIVEKIT_URL", "wss://myproj.livekit.cloud")][..],
+        &[("LIVEKIT_URL", "http://10.0.0.5:7880")][..],
+    ] {
+        let r = run(&create, env, None);
+        assert_eq!(r.code, 2, "{env:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "no token: {}", r.stdout);
+        assert!(
+            r.stderr
+                .contains("no API key and secret for the LiveKit server at")
+                && r.stderr.contains("LIVEKIT_API_KEY and LIVEKIT_API_SECRET")
+                && r.stderr.contains("--dev"),
+            "{}",
+            r.stderr
+        );
+    }
+    let mut with_flag = create.to_vec();
+    with_flag.extend(["--url", "https://myproj.livekit.cloud"]);
+    assert_eq!(run(&with_flag, &[], None).code, 2);
+    let r = run(
+        &["token", "verify", "x"],
+        &[("LIVEKIT_URL", "wss://a.example")],
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no API key and secret"), "{}", r.stderr);
+
+    // No URL, a loopback URL, or --dev: the development pair, and the token says so.
+    let dev_issuer = |r: &Run| {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (_, payload) = roomkey_token::dangerous::decode_unverified(r.stdout.trim()).unwrap();
+        serde_json::from_str::<Value>(&payload).unwrap()["iss"].clone()
+    };
+    for env in [
+        &[][..],
+        &[("LIVEKIT_URL", "ws://localhost:7880")][..],
+        &[("LIVEKIT_URL", "http://127.0.0.1:7880")][..],
+    ] {
+        let r = run(&create, env, None);
+        assert_eq!(dev_issuer(&r), "devkey", "{env:?}");
+        assert!(
+            r.stderr.contains("using the development pair"),
+            "{}",
+            r.stderr
+        );
+    }
+    let mut dev = create.to_vec();
+    dev.push("--dev");
+    let r = run(&dev, &[("LIVEKIT_URL", "wss://myproj.livekit.cloud")], None);
+    assert_eq!(dev_issuer(&r), "devkey");
+    // --dev with credentials is a contradiction, not a choice.
+    let mut both = dev.clone();
+    both.extend(["--api-key", "APIx"]);
+    assert_eq!(run(&both, &[], None).code, 2);
+}
