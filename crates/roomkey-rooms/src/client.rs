@@ -462,9 +462,10 @@ fn transport_cause(e: &reqwest::Error) -> String {
 /// Turns a LiveKit URL into the HTTP origin RoomService is served on.
 ///
 /// `ws://` becomes `http://` and `wss://` becomes `https://` (the scheme's case does not
-/// matter); `http://` and `https://` are kept. Any path, query or fragment is dropped, as the
-/// official SDKs do: RoomService always lives at `/twirp`. A URL with no scheme, or another
-/// scheme, is refused with a message that shows how to write it.
+/// matter); `http://` and `https://` are kept. A path is kept (without its trailing `/`), so
+/// a server behind a reverse-proxy prefix is reached there: `http://host/livekit` calls
+/// `http://host/livekit/twirp/…`. A query or fragment is dropped. A URL with no scheme, or
+/// another scheme, is refused with a message that shows how to write it.
 ///
 /// # Errors
 /// [`RoomError::InvalidUrl`].
@@ -512,9 +513,10 @@ pub fn normalize_url(input: &str) -> Result<String, RoomError> {
             "the LiveKit URL must not carry a user name or password; credentials go in LIVEKIT_API_KEY and LIVEKIT_API_SECRET".to_owned(),
         ));
     }
+    let path = parsed.path().trim_end_matches('/');
     Ok(match parsed.port() {
-        Some(port) => format!("{http_scheme}://{host}:{port}"),
-        None => format!("{http_scheme}://{host}"),
+        Some(port) => format!("{http_scheme}://{host}:{port}{path}"),
+        None => format!("{http_scheme}://{host}{path}"),
     })
 }
 
@@ -529,8 +531,10 @@ mod tests {
             ("WSS://Demo.LiveKit.Cloud", "https://demo.livekit.cloud"),
             (
                 "http://127.0.0.1:7880/base/path/?q=1#f",
-                "http://127.0.0.1:7880",
+                "http://127.0.0.1:7880/base/path",
             ),
+            ("wss://h.example/livekit", "https://h.example/livekit"),
+            ("ws://h.example//", "http://h.example"),
             ("https://h.example:443", "https://h.example"),
             ("http://[::1]:7880", "http://[::1]:7880"),
             (" wss://p.livekit.cloud/ ", "https://p.livekit.cloud"),

@@ -215,3 +215,39 @@ async fn slow_answers_time_out_without_retry() {
             .is_ok()
     );
 }
+
+/// A reverse proxy that serves LiveKit under a path prefix: the client must call
+/// `PREFIX/twirp/…`. A one-shot listener records the request line and answers an empty list.
+#[tokio::test]
+async fn a_path_prefix_in_the_url_is_kept() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let proxy = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            socket.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        let body = b"{\"rooms\":[]}";
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        socket.write_all(answer.as_bytes()).await.unwrap();
+        socket.write_all(body).await.unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    let client =
+        RoomClient::with_options(&format!("ws://{addr}/livekit/"), dev_key(), fast_options())
+            .unwrap();
+    assert_eq!(client.base_url(), format!("http://{addr}/livekit"));
+    assert!(client.list_rooms(&[]).await.unwrap().is_empty());
+    let head = proxy.await.unwrap();
+    assert!(
+        head.starts_with("POST /livekit/twirp/livekit.RoomService/ListRooms HTTP/1.1\r\n"),
+        "{head}"
+    );
+}

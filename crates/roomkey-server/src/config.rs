@@ -302,6 +302,9 @@ pub struct Config {
 pub struct EnvOverrides {
     /// `ROOMKEY_LISTEN`.
     pub listen: Option<String>,
+    /// `--listen`, which wins over `ROOMKEY_LISTEN` (kept apart so that an error names the
+    /// source that supplied the value).
+    pub listen_flag: Option<String>,
     /// `LIVEKIT_URL`.
     pub livekit_url: Option<String>,
     /// `LIVEKIT_API_KEY`.
@@ -313,11 +316,21 @@ pub struct EnvOverrides {
 }
 
 impl EnvOverrides {
+    /// The listen address given outside the file, with where it came from.
+    fn listen_address(&self) -> Option<(&str, &'static str)> {
+        match (&self.listen_flag, &self.listen) {
+            (Some(flag), _) => Some((flag, "--listen")),
+            (None, Some(var)) => Some((var, "ROOMKEY_LISTEN")),
+            (None, None) => None,
+        }
+    }
+
     /// Reads the overrides from the process environment (empty values count as unset).
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         EnvOverrides {
             listen: var("ROOMKEY_LISTEN"),
+            listen_flag: None,
             livekit_url: var("LIVEKIT_URL"),
             api_key: var("LIVEKIT_API_KEY"),
             api_secret: var("LIVEKIT_API_SECRET"),
@@ -405,7 +418,7 @@ impl Config {
         if config.room_service_url.is_none() {
             config.room_service_url = Some(config.livekit_url.clone());
         }
-        if env.listen.is_none() {
+        if env.listen_address().is_none() {
             config.listen = parse_listen(DEFAULT_LISTEN).map_err(|message| ConfigError {
                 file: "<dev defaults>".into(),
                 line: 0,
@@ -417,7 +430,7 @@ impl Config {
                 file: "<dev defaults>".into(),
                 line: 0,
                 message: format!(
-                    "--dev binds loopback only, and {} is not a loopback address; use 127.0.0.1:PORT",
+                    "--dev binds loopback only, and {} is not a loopback address; use 127.0.0.1:PORT or localhost:PORT",
                     config.listen
                 ),
             });
@@ -442,9 +455,9 @@ impl Config {
             message: e.message().trim().to_owned(),
         })?;
 
-        let listen = match (&env.listen, &raw.listen) {
-            (Some(v), _) => parse_listen(v).map_err(|m| ConfigError {
-                file: "ROOMKEY_LISTEN".into(),
+        let listen = match (env.listen_address(), &raw.listen) {
+            (Some((v, source)), _) => parse_listen(v).map_err(|m| ConfigError {
+                file: source.into(),
                 line: 0,
                 message: m,
             })?,
@@ -732,10 +745,27 @@ fn resolve(base: Option<&Path>, path: &str) -> PathBuf {
     }
 }
 
+/// Reads `ADDR:PORT` or `HOST:PORT` (`localhost:8080`). A host name is resolved now, at
+/// start-up, and its first address is the one bound (IPv4 first, as most clients try it).
 fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    s.parse().map_err(|_| {
-        format!("listen address {s:?} is not ADDR:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)")
-    })
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let usage = "write ADDR:PORT or HOST:PORT, e.g. 127.0.0.1:8080, [::1]:8080 or localhost:8080";
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!("listen address {s:?} has no port; {usage}"));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!("listen address {s:?} is not HOST:PORT; {usage}"));
+    }
+    let mut addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("listen address {s:?}: cannot resolve {host:?} ({e}); {usage}"))?
+        .collect();
+    addrs.sort_by_key(SocketAddr::is_ipv6);
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("listen address {s:?}: {host:?} has no address; {usage}"))
 }
 
 /// Whether `url` is plain `http://` to a loopback host (127.0.0.0/8, ::1 or localhost).

@@ -14,10 +14,10 @@ use crate::output::out;
 #[command(after_long_help = SERVE_HELP)]
 pub(crate) struct ServeArgs {
     /// Configuration file (TOML); see roomkey.example.toml
-    #[arg(long, value_name = "FILE", required_unless_present = "dev")]
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// Address to listen on, ADDR:PORT (overrides the file and ROOMKEY_LISTEN)
+    /// Address to listen on, ADDR:PORT or HOST:PORT (overrides the file and ROOMKEY_LISTEN)
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<String>,
 
@@ -45,12 +45,15 @@ Endpoints:
 /// Runs `roomkey serve`.
 pub(crate) fn run(args: &ServeArgs) -> Result<()> {
     let mut env = EnvOverrides::from_env();
-    if let Some(listen) = &args.listen {
-        env.listen = Some(listen.clone());
-    }
-    let config = match &args.config {
-        Some(path) => Config::load(path, &env)?,
-        None => Config::dev(&env)?,
+    env.listen_flag.clone_from(&args.listen);
+    let config = match (&args.config, args.dev) {
+        (Some(path), _) => Config::load(path, &env)?,
+        (None, true) => Config::dev(&env)?,
+        (None, false) => bail!(
+            "roomkey serve needs a configuration: --config FILE for production (start from \
+             roomkey.example.toml), or --dev for a local development server on 127.0.0.1:8080 \
+             that works with `livekit-server --dev`"
+        ),
     };
     let (_log_guard, audit) = roomkey_server::init_logging(config.json_logs);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -159,6 +159,17 @@ fn dev_server_issues_tokens_and_stops_on_sigterm() {
 }
 
 #[test]
+fn serve_without_a_configuration_points_to_config_and_dev() {
+    let out = roomkey().arg("serve").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--config FILE") && stderr.contains("--dev"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn broken_configuration_exits_2_with_file_and_line() {
     let dir = std::env::temp_dir().join(format!("roomkey-serve-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -87,12 +87,35 @@ async fn every_prop_reaches_the_token_in_development_mode() {
 
 #[tokio::test]
 async fn development_mode_refuses_non_loopback_addresses() {
-    let env = EnvOverrides {
+    let public = EnvOverrides {
         listen: Some("0.0.0.0:8080".into()),
         ..env()
     };
-    let e = Config::dev(&env).unwrap_err();
+    let e = Config::dev(&public).unwrap_err();
     assert!(e.to_string().contains("loopback"), "{e}");
+    // A bad --listen is blamed on --listen, not on a ROOMKEY_LISTEN that was not set.
+    let flag = EnvOverrides {
+        listen_flag: Some("127.0.0.1".into()),
+        ..env()
+    };
+    let e = Config::dev(&flag).unwrap_err().to_string();
+    assert!(e.starts_with("--listen"), "{e}");
+    assert!(
+        e.contains("has no port") && !e.contains("ROOMKEY_LISTEN"),
+        "{e}"
+    );
+    let var = EnvOverrides {
+        listen: Some("127.0.0.1".into()),
+        ..env()
+    };
+    let e = Config::dev(&var).unwrap_err().to_string();
+    assert!(e.starts_with("ROOMKEY_LISTEN"), "{e}");
+    // Host names are resolved: localhost is loopback.
+    let named = EnvOverrides {
+        listen_flag: Some("localhost:0".into()),
+        ..env()
+    };
+    assert!(Config::dev(&named).unwrap().listen.ip().is_loopback());
     // Without credentials it uses the devkey/secret pair.
     let c = Config::dev(&EnvOverrides::default()).unwrap();
     assert_eq!(c.key.api_key(), "devkey");

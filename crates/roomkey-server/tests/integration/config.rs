@@ -131,7 +131,13 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             "bad listen address",
             g.replace("127.0.0.1:8080", "localhost"),
             1,
-            "not ADDR:PORT",
+            "has no port",
+        ),
+        (
+            "unresolvable listen host",
+            g.replace("127.0.0.1:8080", "no-such-host.invalid:8080"),
+            1,
+            "cannot resolve",
         ),
         (
             "bad livekit_url",
@@ -380,6 +386,14 @@ fn environment_overrides_win_and_are_checked() {
     };
     let e = Config::parse("roomkey.toml", &g, &bad, None).unwrap_err();
     assert_eq!(e.file, "ROOMKEY_LISTEN");
+    // A host name in the file is resolved, not refused.
+    let named = g.replace("127.0.0.1:8080", "localhost:8080");
+    let c = Config::parse("roomkey.toml", &named, &env(), None).unwrap();
+    assert!(
+        c.listen.ip().is_loopback() && c.listen.port() == 8080,
+        "{}",
+        c.listen
+    );
     let bad = EnvOverrides {
         livekit_url: Some("lk.example".into()),
         ..env()
