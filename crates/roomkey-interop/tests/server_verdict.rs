@@ -420,6 +420,22 @@ fn rows() -> Vec<Row> {
              (the server's decoder ignores the trailing bits)",
         ),
     ));
+    rows.push(row(
+        "an unknown claim nested 65 levels deep",
+        signed(&format!(
+            r#"{{"iss":"{API_KEY}","sub":"alice","nbf":{},"exp":{},"video":{{"roomJoin":true,"room":"{ROOM}"}},"x":{}1{}}}"#,
+            t - 10,
+            t + 600,
+            "[".repeat(64),
+            "]".repeat(64)
+        )),
+        Refuse,
+        Accept,
+        Some(
+            "roomkey reads claims at most 64 levels deep, so that whatever it verifies it can \
+             also print; LiveKit's own claims nest four levels",
+        ),
+    ));
     rows
 }
 

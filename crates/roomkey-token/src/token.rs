@@ -23,6 +23,10 @@ pub mod limits {
     pub const MAX_METADATA_SIZE: usize = 512 * 1024;
     /// Maximum total attribute size, bytes (`max_attributes_size`, 64 KiB).
     pub const MAX_ATTRIBUTES_SIZE: usize = 64 * 1024;
+    /// Deepest nesting of arrays and objects read in a token's claims. LiveKit's own claims
+    /// nest four levels; the limit is for unknown claims, so that whatever verifies can be
+    /// printed (JSON readers refuse deep documents: `serde_json` at 128 levels).
+    pub const MAX_JSON_DEPTH: usize = 64;
 }
 
 /// Default token lifetime: 6 hours, as in every official SDK.

@@ -152,9 +152,50 @@ fn parse_claims(payload: &str) -> Result<Claims, VerifyError> {
             detail: "expected a JSON object".into(),
         });
     }
+    // Whatever verifies must also be printable by the CLI and readable into a
+    // `serde_json::Value` (whose own limit is 128 levels), unknown claims included.
+    let depth = json_depth(payload.as_bytes());
+    if depth > crate::limits::MAX_JSON_DEPTH {
+        return Err(VerifyError::ClaimsJson {
+            detail: format!(
+                "the claims are nested {depth} levels deep, deeper than the {} levels roomkey reads",
+                crate::limits::MAX_JSON_DEPTH
+            ),
+        });
+    }
     serde_json::from_str(payload).map_err(|e| VerifyError::ClaimsJson {
         detail: e.to_string(),
     })
+}
+
+/// How deeply arrays and objects nest in a JSON text (brackets inside strings do not count).
+/// Only a text with more brackets than the limit is scanned: nearly every token has a handful.
+fn json_depth(json: &[u8]) -> usize {
+    if memchr::memchr2_iter(b'{', b'[', json).count() <= crate::limits::MAX_JSON_DEPTH {
+        return 1;
+    }
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Reading tokens without checking them. Nothing here says a token is genuine.

@@ -862,3 +862,91 @@ fn the_development_pair_is_only_for_a_local_server() {
     both.extend(["--api-key", "APIx"]);
     assert_eq!(run(&both, &[], None).code, 2);
 }
+
+/// A token with these claims, signed with the test pair by hand (no roomkey code), so that
+/// claims roomkey would never mint can be put in front of `token verify`.
+fn hand_signed(claims: &str) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let signing_input = format!(
+        "{}.{}",
+        b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
+        b64.encode(claims)
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        b64.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[test]
+fn whatever_verifies_can_be_printed_and_deeper_claims_are_refused() {
+    let nested = |depth: usize| {
+        format!(
+            r#"{{"iss":"{KEY}","sub":"a","exp":1700000600,"video":{{"roomJoin":true}},"x":{}1{}}}"#,
+            "[".repeat(depth - 1),
+            "]".repeat(depth - 1)
+        )
+    };
+    // 64 levels (the object itself and 63 arrays): verified and printed, exit 0.
+    let ok = run(
+        &[
+            "token",
+            "verify",
+            "--json",
+            "--now",
+            "1700000100",
+            &hand_signed(&nested(64)),
+        ],
+        CREDS,
+        None,
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(
+        serde_json::from_str::<Value>(&ok.stdout).is_ok(),
+        "{}",
+        ok.stdout
+    );
+    // Deeper, up to where the printer's JSON reader gave up before: refused as an invalid
+    // token (exit 1) with its reason, not a usage error (exit 2) after verifying.
+    for depth in [65, 127, 200] {
+        let r = run(
+            &[
+                "token",
+                "verify",
+                "--now",
+                "1700000100",
+                &hand_signed(&nested(depth)),
+            ],
+            CREDS,
+            None,
+        );
+        assert_eq!(r.code, 1, "{depth}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("nested {depth} levels deep, deeper than the 64")),
+            "{depth}: {}",
+            r.stderr
+        );
+    }
+    // Brackets inside strings are text, not nesting.
+    let text = format!(
+        r#"{{"iss":"{KEY}","sub":"a","exp":1700000600,"metadata":"{}"}}"#,
+        "[{".repeat(100)
+    );
+    let r = run(
+        &[
+            "token",
+            "verify",
+            "--now",
+            "1700000100",
+            &hand_signed(&text),
+        ],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
