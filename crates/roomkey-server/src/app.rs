@@ -25,6 +25,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::audit::{self, AuditLog};
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::denials::{Denials, Refused};
 use crate::error::ApiError;
 use crate::fields;
 use crate::json;
@@ -46,6 +47,7 @@ pub struct App {
     per_caller: Option<DefaultKeyedRateLimiter<String>>,
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     ignored_fields: fields::IgnoredFields,
+    denials: Denials,
     audit: AuditLog,
 }
 
@@ -79,6 +81,7 @@ impl App {
             auth: Authenticator::new(&config),
             rooms,
             ignored_fields: fields::IgnoredFields::new(metrics.ignored_fields.clone()),
+            denials: Denials::new(),
             metrics,
             per_caller: limiter(config.per_caller_per_minute, config.burst),
             per_ip: limiter(config.per_ip_per_minute, config.burst),
@@ -112,6 +115,7 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(
 pub fn router(app: Arc<App>) -> Router {
     let timeout = app.config.request_timeout;
     let cors_origins = app.config.cors_origins.clone();
+    let cors_loopback = app.config.cors_loopback;
     let others = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -131,10 +135,10 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     // Outermost, so that every answer (errors and timeouts included) carries CORS headers.
-    let router = if cors_origins.is_empty() {
+    let router = if cors_origins.is_empty() && !cors_loopback {
         router
     } else {
-        router.layer(cors(&cors_origins))
+        router.layer(cors(&cors_origins, cors_loopback))
     };
     router.with_state(app)
 }
@@ -153,19 +157,45 @@ async fn backstop_timeout(
     }
 }
 
-fn cors(origins: &[String]) -> CorsLayer {
+fn cors(origins: &[String], loopback: bool) -> CorsLayer {
     let origins: Vec<HeaderValue> = origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
+    let allow = if loopback {
+        AllowOrigin::predicate(move |origin, _| {
+            origins.contains(origin) || is_loopback_origin(origin.as_bytes())
+        })
+    } else {
+        AllowOrigin::list(origins)
+    };
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(allow)
         .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
         // Not CORS-safelisted: without this a browser client cannot read when to retry.
         .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
         .allow_credentials(true)
         .max_age(Duration::from_secs(600))
+}
+
+/// Whether a browser origin is a page served from this machine over plain HTTP:
+/// `http://localhost`, `http://127.0.0.1` (any 127/8 address) or `http://[::1]`, on any port.
+fn is_loopback_origin(origin: &[u8]) -> bool {
+    let Ok(origin) = std::str::from_utf8(origin) else {
+        return false;
+    };
+    let Ok(url) = url::Url::parse(origin) else {
+        return false;
+    };
+    url.scheme() == "http"
+        && url.path() == "/"
+        && match url.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
 }
 
 /// How many keys a rate limiter holds before forgetting those that are back to a full burst.
@@ -306,9 +336,10 @@ async fn action_endpoint(State(app): State<Arc<App>>, request: Request) -> Respo
 async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
     let started = Instant::now();
     let mut profile = None;
+    let mut who = Refused::default();
     let deadline = tokio::time::Instant::from_std(started + app.config.request_timeout);
     let issued = async {
-        let mut issuing = std::pin::pin!(issue(app, endpoint, request, &mut profile));
+        let mut issuing = std::pin::pin!(issue(app, endpoint, request, &mut profile, &mut who));
         // Nearly every request completes at its first poll (its body has arrived with its
         // head); the timer is set up only for one that has to wait.
         let first = std::future::poll_fn(|cx| Poll::Ready(issuing.as_mut().poll(cx))).await;
@@ -333,6 +364,7 @@ async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
         }
         Err(e) => {
             let profile = profile.map_or("-", |p| app.config.profiles[p].name.as_str());
+            app.denials.log(&e, endpoint.label(), profile, &who);
             app.metrics
                 .denied
                 .get_or_create(&metrics::Denied {
@@ -351,12 +383,36 @@ async fn issue(
     endpoint: Endpoint,
     request: Request,
     profile_index: &mut Option<usize>,
+    who: &mut Refused,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
+    let refused = |who: &mut Refused, caller: Option<&Caller>| {
+        // Filled in only for a refusal, so that an issued token pays nothing for it.
+        who.client = Some(client_ip(app, &parts));
+        who.caller = caller.map(|c| c.name.clone());
+    };
     if let Some(limiter) = &app.per_ip {
-        limit(limiter, &client_ip(app, &parts), "ip")?;
+        limit(limiter, &client_ip(app, &parts), "ip").inspect_err(|_| refused(who, None))?;
     }
-    let caller = authenticate(app, &parts.headers).await?;
+    let caller = authenticate(app, &parts.headers)
+        .await
+        .inspect_err(|_| refused(who, None))?;
+    let result = issue_for(app, endpoint, &parts, body, &caller, profile_index).await;
+    if result.is_err() {
+        refused(who, Some(&caller));
+    }
+    result
+}
+
+/// The rest of [`issue`], for an authenticated caller.
+async fn issue_for(
+    app: &App,
+    endpoint: Endpoint,
+    parts: &axum::http::request::Parts,
+    body: Body,
+    caller: &Caller,
+    profile_index: &mut Option<usize>,
+) -> Result<Response, ApiError> {
     let profile = &app.config.profiles[caller.profile];
     *profile_index = Some(caller.profile);
     if let Some(limiter) = &app.per_caller {
@@ -373,7 +429,7 @@ async fn issue(
     let (token, ttl, create_first) = prepare(
         endpoint,
         profile,
-        &caller,
+        caller,
         &parts.headers,
         &body,
         &app.ignored_fields,
@@ -386,11 +442,11 @@ async fn issue(
             // Nothing happens on the LiveKit server for a token that cannot be minted.
             token.validate().map_err(mint_error)?;
             create_room(app, token.claims(), &profile.name).await?;
-            finish(app, endpoint, profile, &caller, &token, ttl)
+            finish(app, endpoint, profile, caller, &token, ttl)
         })
         .await;
     }
-    finish(app, endpoint, profile, &caller, &token, ttl)
+    finish(app, endpoint, profile, caller, &token, ttl)
 }
 
 /// Reads a request body of at most `limit` bytes. A body that arrives in one piece (nearly
@@ -769,11 +825,16 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         .await
     {
         Ok(_) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("LiveKit RoomService is not reachable: {e}\n"),
-        )
-            .into_response(),
+        // The reason (an internal URL, the server's words) goes to the log, not to whoever
+        // asks: /readyz is unauthenticated.
+        Err(e) => {
+            tracing::warn!(error = %e, "/readyz: LiveKit RoomService is not reachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: LiveKit RoomService is not reachable (the server log says why)\n",
+            )
+                .into_response()
+        }
     }
 }
 

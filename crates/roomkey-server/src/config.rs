@@ -279,6 +279,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// CORS allow-list.
     pub cors_origins: Vec<String>,
+    /// Also allow CORS from loopback origins (`http://localhost:*`, `http://127.0.0.1:*`,
+    /// `http://[::1]:*`): development mode, where the frontend's dev server runs on another
+    /// port of the same machine.
+    pub cors_loopback: bool,
     /// JSON logs.
     pub json_logs: bool,
     /// Client addresses come from the last `X-Forwarded-For` entry (behind a reverse proxy).
@@ -305,6 +309,8 @@ pub struct EnvOverrides {
     /// `--listen`, which wins over `ROOMKEY_LISTEN` (kept apart so that an error names the
     /// source that supplied the value).
     pub listen_flag: Option<String>,
+    /// `--cors-origin`, added to the file's `cors_origins` (in development mode too).
+    pub cors_origins: Vec<String>,
     /// `LIVEKIT_URL`.
     pub livekit_url: Option<String>,
     /// `LIVEKIT_API_KEY`.
@@ -331,6 +337,7 @@ impl EnvOverrides {
         EnvOverrides {
             listen: var("ROOMKEY_LISTEN"),
             listen_flag: None,
+            cors_origins: Vec::new(),
             livekit_url: var("LIVEKIT_URL"),
             api_key: var("LIVEKIT_API_KEY"),
             api_secret: var("LIVEKIT_API_SECRET"),
@@ -411,6 +418,7 @@ impl Config {
         }
         let mut config = Config::parse("<dev defaults>", &text, &env, None)?;
         config.dev = true;
+        config.cors_loopback = true;
         for profile in &mut config.profiles {
             profile.unrestricted_switches = true;
         }
@@ -584,14 +592,16 @@ impl Config {
         };
         let mut cors_origins = Vec::new();
         for origin in &raw.cors_origins {
-            let o = origin.get_ref();
-            if o == "*"
-                || !(o.starts_with("http://") || o.starts_with("https://"))
-                || o.ends_with('/')
-            {
-                return ctx.err_at(origin, format!("cors origin {o:?} must be an exact origin such as \"https://app.example.com\" (no wildcard, no path)"));
-            }
-            cors_origins.push(o.clone());
+            check_origin(origin.get_ref()).or_else(|m| ctx.err_at(origin, m))?;
+            cors_origins.push(origin.get_ref().clone());
+        }
+        for origin in &env.cors_origins {
+            check_origin(origin).map_err(|message| ConfigError {
+                file: "--cors-origin".into(),
+                line: 0,
+                message,
+            })?;
+            cors_origins.push(origin.clone());
         }
 
         // Profiles first: callers refer to them by name.
@@ -720,6 +730,7 @@ impl Config {
             request_timeout,
             max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
             cors_origins,
+            cors_loopback: false,
             json_logs,
             trust_forwarded_for: raw.trust_forwarded_for,
             per_caller_per_minute: raw.rate_limit.per_caller_per_minute.unwrap_or(600),
@@ -742,6 +753,26 @@ fn resolve(base: Option<&Path>, path: &str) -> PathBuf {
     match base {
         Some(b) if p.is_relative() => b.join(p),
         _ => p,
+    }
+}
+
+/// Checks a CORS origin: exactly `scheme://host[:port]`, as a browser sends it.
+fn check_origin(o: &str) -> Result<(), String> {
+    let exact = url::Url::parse(o).ok().is_some_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host_str().is_some()
+            && u.path() == "/"
+            && !o.ends_with('/')
+            && u.query().is_none()
+            && u.fragment().is_none()
+            && u.username().is_empty()
+    });
+    if exact {
+        Ok(())
+    } else {
+        Err(format!(
+            "cors origin {o:?} must be an exact origin such as \"https://app.example.com\" (no wildcard, no path)"
+        ))
     }
 }
 

@@ -11,6 +11,7 @@ mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;
+mod denials;
 mod error;
 mod fields;
 mod json;
@@ -72,31 +73,46 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5
 /// Completes on Ctrl-C (SIGINT), SIGTERM or SIGHUP. SIGHUP is a stop too: a server started
 /// from a terminal gets it when the terminal closes, and its default action would kill the
 /// process without finishing the requests in flight.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// signal that arrives between the "listening" line and the first poll must not kill the
+/// process. Call it (inside the runtime) before announcing the server.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let other = async {
+    let streams = {
         use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(mut term), Ok(mut hup)) => {
-                tokio::select! {
-                    _ = term.recv() => {},
-                    _ = hup.recv() => {},
-                }
-            }
-            _ => std::future::pending::<()>().await,
-        }
+        [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ]
+        .map(|kind| signal(kind).ok())
     };
-    #[cfg(not(unix))]
-    let other = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = other => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let [mut int, mut term, mut hup] = streams;
+            let wait = |s: &mut Option<tokio::signal::unix::Signal>| {
+                let s = s.take();
+                async move {
+                    match s {
+                        Some(mut s) => {
+                            s.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                }
+            };
+            tokio::select! {
+                () = wait(&mut int) => {},
+                () = wait(&mut term) => {},
+                () = wait(&mut hup) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

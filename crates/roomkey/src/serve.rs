@@ -25,6 +25,12 @@ pub(crate) struct ServeArgs {
     /// authentication. With `livekit-server --dev`, a complete local setup
     #[arg(long, conflicts_with = "config")]
     dev: bool,
+
+    /// Also allow browser calls from this exact origin (e.g. https://app.example.com), on top
+    /// of the file's cors_origins; repeat for more. --dev already allows http://localhost:* and
+    /// http://127.0.0.1:*
+    #[arg(long, value_name = "ORIGIN")]
+    cors_origin: Vec<String>,
 }
 
 const SERVE_HELP: &str = "\
@@ -46,6 +52,7 @@ Endpoints:
 pub(crate) fn run(args: &ServeArgs) -> Result<()> {
     let mut env = EnvOverrides::from_env();
     env.listen_flag.clone_from(&args.listen);
+    env.cors_origins.clone_from(&args.cors_origin);
     let config = match (&args.config, args.dev) {
         (Some(path), _) => Config::load(path, &env)?,
         (None, true) => Config::dev(&env)?,
@@ -65,16 +72,19 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        // Before the banner: a signal right after "listening" must already stop gracefully.
+        let shutdown = roomkey_server::shutdown_signal();
         if config.dev {
             eprintln!(
-                "roomkey: DEVELOPMENT MODE: no caller authentication, API key devkey, bound to loopback only.\n\
+                "roomkey: DEVELOPMENT MODE: no caller authentication, API key {}, bound to loopback only.\n\
                  roomkey: tokens for {} — never expose this server.",
+                config.key.api_key(),
                 config.livekit_url
             );
         }
         eprintln!("roomkey: listening on http://{addr}");
         let app = App::with_audit_log(config, audit)?;
-        roomkey_server::serve(app, listener, roomkey_server::shutdown_signal()).await?;
+        roomkey_server::serve(app, listener, shutdown).await?;
         eprintln!("roomkey: stopped");
         Ok(())
     })

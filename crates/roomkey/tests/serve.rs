@@ -72,8 +72,9 @@ fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     }
 }
 
-#[test]
-fn dev_server_issues_tokens_and_stops_on_sigterm() {
+/// Starts `roomkey serve --dev` on a free port with JSON logs; returns it with its stderr,
+/// the lines up to the banner's address, and that address.
+fn start_dev_server() -> (Child, mpsc::Receiver<String>, Vec<String>, SocketAddr) {
     let mut child = roomkey()
         .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
         .env("ROOMKEY_LOG_FORMAT", "json")
@@ -94,6 +95,38 @@ fn dev_server_issues_tokens_and_stops_on_sigterm() {
             break addr.parse().unwrap();
         }
     };
+    (child, lines, seen, addr)
+}
+
+#[test]
+fn sighup_and_sigint_stop_gracefully_too() {
+    for signal in ["-HUP", "-INT"] {
+        let (mut child, lines, _, addr) = start_dev_server();
+        let kill = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = wait_exit(&mut child, Duration::from_secs(10));
+        // Killed by the signal, the process would have no exit code.
+        assert_eq!(status.code(), Some(0), "{signal}: {status:?}");
+        let rest: Vec<String> = lines.iter().collect();
+        assert!(
+            rest.iter()
+                .any(|l| l.contains("shutting down: finishing requests in flight")),
+            "{signal}: {rest:#?}"
+        );
+        assert!(
+            rest.iter().any(|l| l == "roomkey: stopped"),
+            "{signal}: {rest:#?}"
+        );
+        assert!(TcpStream::connect(addr).is_err());
+    }
+}
+
+#[test]
+fn dev_server_issues_tokens_and_stops_on_sigterm() {
+    let (mut child, lines, mut seen, addr) = start_dev_server();
     let banner = seen.join("\n");
     assert!(banner.contains("DEVELOPMENT MODE"), "{banner}");
     assert!(banner.contains("no caller authentication"), "{banner}");

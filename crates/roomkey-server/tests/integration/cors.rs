@@ -297,3 +297,72 @@ async fn preflight_over_a_real_socket() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn development_mode_allows_loopback_origins_and_cors_origin_adds_one() {
+    let dev = roomkey_server::EnvOverrides {
+        listen: Some("127.0.0.1:0".into()),
+        cors_origins: vec!["https://preview.example.com".into()],
+        ..roomkey_server::EnvOverrides::default()
+    };
+    let r = roomkey_server::router(
+        roomkey_server::App::new(roomkey_server::Config::dev(&dev).unwrap()).unwrap(),
+    );
+    for origin in [
+        "http://localhost:5173",
+        "http://127.0.0.1:3000",
+        "http://[::1]:8081",
+        "http://localhost",
+        "https://preview.example.com",
+    ] {
+        let reply = call(&r, preflight(origin)).await;
+        assert_eq!(
+            reply.header("access-control-allow-origin"),
+            Some(origin),
+            "{origin}: {:?}",
+            reply.headers
+        );
+        // The token request itself (dev mode needs no credentials) carries the header too.
+        let reply = call(
+            &r,
+            with_origin(post("/api/token", None, &json!({})), origin),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        assert_eq!(reply.header("access-control-allow-origin"), Some(origin));
+    }
+    for origin in [
+        "https://localhost:5173",
+        "http://localhost.example.com",
+        "http://192.168.1.5:3000",
+        "https://app.example.com",
+        "null",
+    ] {
+        let reply = call(&r, preflight(origin)).await;
+        assert_eq!(
+            reply.header("access-control-allow-origin"),
+            None,
+            "{origin}"
+        );
+    }
+
+    // --cors-origin works outside development mode too, and is checked like the file's.
+    let flagged = roomkey_server::EnvOverrides {
+        cors_origins: vec!["https://other.example.com".into()],
+        ..env()
+    };
+    let c =
+        roomkey_server::Config::parse("roomkey.toml", &base_config(""), &flagged, None).unwrap();
+    assert_eq!(
+        c.cors_origins,
+        ["https://app.example.com", "https://other.example.com"]
+    );
+    assert!(!c.cors_loopback);
+    let bad = roomkey_server::EnvOverrides {
+        cors_origins: vec!["https://other.example.com/app".into()],
+        ..env()
+    };
+    let e =
+        roomkey_server::Config::parse("roomkey.toml", &base_config(""), &bad, None).unwrap_err();
+    assert_eq!(e.file, "--cors-origin");
+}

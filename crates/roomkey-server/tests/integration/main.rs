@@ -8,6 +8,7 @@ mod action;
 mod audit;
 mod config;
 mod cors;
+mod denials;
 mod endpoint;
 mod limits;
 mod metrics;

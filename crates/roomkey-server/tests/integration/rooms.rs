@@ -120,6 +120,22 @@ async fn readiness_fails_while_livekit_is_unreachable() {
         ready.text
     );
     assert!(ready.text.contains("not reachable"));
+    // Nothing internal is shown to whoever asks (/readyz is unauthenticated): not the
+    // RoomService URL, not the error. The log has them.
+    let refused = lk.refused_url();
+    let port = refused.rsplit(':').next().unwrap();
+    assert!(
+        !ready.text.contains(port) && !ready.text.contains("127.0.0.1"),
+        "{}",
+        ready.text
+    );
+    assert!(!ready.text.contains("connection"), "{}", ready.text);
+    assert!(
+        logs().text().lines().any(
+            |l| l.contains("/readyz: LiveKit RoomService is not reachable") && l.contains(port)
+        ),
+        "the log has the reason"
+    );
     // Liveness does not depend on LiveKit.
     assert_eq!(get(&down, "/healthz").await.status, StatusCode::OK);
 

@@ -1,0 +1,125 @@
+//! Every refused token request leaves one log line (status, reason, caller, client address;
+//! never a key or a token), at a bounded rate.
+
+use axum::http::header;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// A token request from `client` (trusted `X-Forwarded-For`).
+fn from(client: &str, bearer: Option<&str>, body: &Value) -> axum::http::Request<axum::body::Body> {
+    let mut request = post("/api/token", bearer, body);
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", client.parse().unwrap());
+    request
+}
+
+fn lines_with(needle: &str) -> Vec<Value> {
+    logs()
+        .text()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn refusals_are_logged_with_status_reason_caller_and_client() {
+    let r = router(&base_config("trust_forwarded_for = true"));
+    // 401: no caller known; the wrong key itself is never logged.
+    let wrong_key = "rk_test_not_a_configured_key_123456";
+    let reply = call(&r, from("198.51.100.7", Some(wrong_key), &json!({}))).await;
+    assert_eq!(reply.status.as_u16(), 401);
+    // 403: the kiosk may not choose a room outside its list.
+    let reply = call(
+        &r,
+        from(
+            "198.51.100.8",
+            Some(KIOSK_KEY),
+            &json!({"room_name": "boardroom"}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status.as_u16(), 403);
+    // 400 on the action endpoint, from an admin.
+    let mut request = post(
+        "/api/v1/generate-access-token",
+        Some(ADMIN_KEY),
+        &json!({"identity": "a", "canPublsh": false}),
+    );
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", "198.51.100.9".parse().unwrap());
+    assert_eq!(call(&r, request).await.status.as_u16(), 400);
+    // 415.
+    let mut request = post_raw("/api/token", Some(BACKEND_KEY), Some("text/plain"), "{}");
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", "198.51.100.10".parse().unwrap());
+    request.headers_mut().remove(header::CONTENT_LENGTH);
+    assert_eq!(call(&r, request).await.status.as_u16(), 415);
+
+    let fields = |ip: &str| {
+        let lines = lines_with(ip);
+        assert_eq!(lines.len(), 1, "one line for {ip}: {lines:?}");
+        lines[0]["fields"].clone()
+    };
+    let f = fields("198.51.100.7");
+    assert_eq!(
+        (f["status"].as_u64(), f["reason"].as_str()),
+        (Some(401), Some("unauthenticated"))
+    );
+    assert_eq!(
+        (f["caller"].as_str(), f["endpoint"].as_str()),
+        (Some("-"), Some("token"))
+    );
+    let f = fields("198.51.100.8");
+    assert_eq!(
+        (f["status"].as_u64(), f["reason"].as_str()),
+        (Some(403), Some("forbidden"))
+    );
+    assert_eq!(
+        (f["caller"].as_str(), f["profile"].as_str()),
+        (Some("kiosk"), Some("kiosk"))
+    );
+    let f = fields("198.51.100.9");
+    assert_eq!(
+        (f["status"].as_u64(), f["caller"].as_str()),
+        (Some(400), Some("ops"))
+    );
+    assert_eq!(f["endpoint"], "generate_access_token");
+    let f = fields("198.51.100.10");
+    assert_eq!(f["status"].as_u64(), Some(415));
+    let text = logs().text();
+    assert!(
+        !text.contains(wrong_key) && !text.contains(KIOSK_KEY),
+        "no key in the log"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_refusals_writes_a_bounded_number_of_lines() {
+    let r = router(&base_config("trust_forwarded_for = true"));
+    let client = "203.0.113.77";
+    let started = std::time::Instant::now();
+    for _ in 0..300 {
+        let reply = call(&r, from(client, None, &json!({}))).await;
+        assert_eq!(reply.status.as_u16(), 401);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let written = lines_with(client).len();
+    // A burst of 50, then 10 a second for however long the loop took.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let most = 50 + (elapsed * 10.0).ceil() as usize + 1;
+    assert!(
+        written >= 50 && written <= most,
+        "{written} lines for 300 refusals in {elapsed:.2} s"
+    );
+    // After a pause the next line says how many were left out.
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    call(&r, from(client, None, &json!({}))).await;
+    let last = lines_with(client).pop().unwrap();
+    let left_out = last["fields"]["left_out"].as_u64().unwrap();
+    assert_eq!(left_out as usize, 300 - written, "{last}");
+}
