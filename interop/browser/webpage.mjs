@@ -375,6 +375,9 @@ async function adminScenario({ url: base, key, userKey }, form) {
   await page.screenshot({ path: out.error_screenshot });
   out.user_key = await attempt(userKey);
   out.ttl_too_long = await attempt(key, { ttl: 10 * 86400 });
+  // TTLs as the CLI takes them: 0 is refused at the field, a duration string is read.
+  out.ttl_zero = await attempt(key, { ttl: "0" });
+  out.ttl_duration = await attempt(key, { ttl: "1h30m" });
   const ok = await attempt(key, { ttl: form.ttl ?? "" });
   if (!ok.result) throw new Error(`admin: the page showed an error: ${JSON.stringify(ok.error)}`);
   out.result = ok.result;

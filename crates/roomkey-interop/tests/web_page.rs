@@ -552,7 +552,8 @@ can_subscribe_metrics = true
             );
         }
     }
-    assert_eq!(fields["ttl"]["type"], json!("number"));
+    // Text: seconds or a duration string, read by the server as the CLI reads --ttl.
+    assert_eq!(fields["ttl"]["type"], json!("text"));
 
     let dev_verifier = verifier("devkey", "secret");
     let result = &page["result"];
@@ -624,6 +625,20 @@ can_subscribe_metrics = true
     assert_eq!(long["code"], json!("forbidden:"), "{long:#}");
     assert_eq!(long["invalid"], json!(["ttl"]));
     assert!(s(long, "/message").contains("at most 86400"));
+    let zero = &page["ttl_zero"]["error"];
+    assert_eq!(zero["invalid"], json!(["ttl"]), "{zero:#}");
+    assert!(
+        s(zero, "/message").contains("TTL must be positive"),
+        "{zero:#}"
+    );
+    let duration = &page["ttl_duration"]["result"];
+    let ops = verifier(ADMIN_API_KEY, ADMIN_SECRET);
+    let claims = verified_payload(&ops, s(duration, "/token"), "ttl 1h30m");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(),
+        5400,
+        "a duration typed into the TTL field"
+    );
 
     let ops_verifier = verifier(ADMIN_API_KEY, ADMIN_SECRET);
     let result = &page["result"];

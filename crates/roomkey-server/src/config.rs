@@ -460,7 +460,7 @@ impl Config {
         let raw: FileConfig = toml::from_str(text).map_err(|e| ConfigError {
             file: file.to_owned(),
             line: e.span().map_or(0, |s| line_of(text, s.start)),
-            message: e.message().trim().to_owned(),
+            message: with_suggestion(e.message().trim(), e.span().and_then(|s| text.get(s))),
         })?;
 
         let listen = match (env.listen_address(), &raw.listen) {
@@ -753,6 +753,29 @@ fn resolve(base: Option<&Path>, path: &str) -> PathBuf {
     match base {
         Some(b) if p.is_relative() => b.join(p),
         _ => p,
+    }
+}
+
+/// A TOML error, with the key an unknown one most likely meant (`api_secret` →
+/// `api_secret_file`): `spanned` is the text the error points at, the unknown key itself.
+fn with_suggestion(message: &str, spanned: Option<&str>) -> String {
+    use roomkey_token::input::{did_you_mean, field_names};
+    let Some(key) = spanned.filter(|_| message.starts_with("unknown field")) else {
+        return message.to_owned();
+    };
+    let key = key.trim().trim_matches(['"', '\'']);
+    let known: Vec<&str> = [
+        field_names::<FileConfig>(),
+        field_names::<RateLimitFile>(),
+        field_names::<CallerFile>(),
+        field_names::<OidcFile>(),
+        field_names::<ProfileFile>(),
+        field_names::<GrantsFile>(),
+    ]
+    .concat();
+    match did_you_mean(key, &known) {
+        Some(meant) => format!("{message} (did you mean `{meant}`?)"),
+        None => message.to_owned(),
     }
 }
 

@@ -3,7 +3,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::auth::AuthError;
 
@@ -135,11 +134,14 @@ impl IntoResponse for ApiError {
                 ("internal error".to_owned(), None)
             }
         };
-        let mut body = json!({"code": code, "message": message});
-        if let Some(field) = field {
-            body["field"] = json!(field);
-        }
-        let mut response = (status, axum::Json(json!({"error": body}))).into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                field: field.as_deref(),
+                message: &message,
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let ApiError::RateLimited { retry_after, .. } = self {
@@ -150,4 +152,19 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The JSON of an error answer: `{"error":{"code","field"?,"message"}}` (a struct rather than a
+/// `serde_json::Value`, so that a refusal flood does not build a map per answer).
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    message: &'a str,
 }

@@ -32,6 +32,23 @@ pub(crate) struct Outcome {
 /// The endpoints, in the order of [`Metrics::issued_for`]'s `endpoint` index.
 pub(crate) const ENDPOINTS: [&str; 2] = ["token", "generate_access_token"];
 
+/// Every reason code a refusal can have ([`crate::ApiError::code`]), for the counters resolved
+/// at start-up.
+pub(crate) const REASONS: [&str; 12] = [
+    "unauthenticated",
+    "forbidden",
+    "admin_only",
+    "bad_request",
+    "too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "timeout",
+    "not_found",
+    "method_not_allowed",
+    "livekit_unavailable",
+    "internal",
+];
+
 /// The server's metrics.
 #[derive(Debug)]
 pub(crate) struct Metrics {
@@ -43,6 +60,11 @@ pub(crate) struct Metrics {
     pub(crate) ignored_fields: Counter,
     /// Issued counters resolved once, per profile and endpoint, off the request path.
     issued_by_profile: Vec<[Counter; 2]>,
+    /// Denied counters resolved once, per endpoint, reason and profile (the last "profile"
+    /// is "-", for a refusal before the caller is known), so that a refusal flood neither
+    /// allocates a label nor takes the family's lock.
+    denied_resolved: Vec<Counter>,
+    profiles: usize,
     /// Latency histograms, per endpoint.
     latency_by_endpoint: [Histogram; 2],
 }
@@ -94,6 +116,22 @@ impl Metrics {
                 })
             })
             .collect();
+        let mut denied_resolved = Vec::new();
+        for endpoint in ENDPOINTS {
+            for reason in REASONS {
+                for profile in profiles.iter().map(String::as_str).chain(["-"]) {
+                    denied_resolved.push(
+                        denied
+                            .get_or_create(&Denied {
+                                endpoint,
+                                reason,
+                                profile: profile.to_owned(),
+                            })
+                            .clone(),
+                    );
+                }
+            }
+        }
         let latency_by_endpoint =
             ENDPOINTS.map(|endpoint| latency.get_or_create(&Endpoint { endpoint }).clone());
         Metrics {
@@ -102,7 +140,35 @@ impl Metrics {
             room_service,
             ignored_fields,
             issued_by_profile,
+            denied_resolved,
+            profiles: profiles.len(),
             latency_by_endpoint,
+        }
+    }
+
+    /// Counts a refusal (`profile`: the caller's profile index, when it is known).
+    pub(crate) fn denied(&self, endpoint: usize, reason: &'static str, profile: Option<usize>) {
+        debug_assert!(
+            REASONS.contains(&reason),
+            "{reason} is missing from REASONS"
+        );
+        let Some(r) = REASONS.iter().position(|known| *known == reason) else {
+            // A reason added to ApiError but not to REASONS: still counted, the slow way.
+            self.denied
+                .get_or_create(&Denied {
+                    endpoint: ENDPOINTS[endpoint],
+                    reason,
+                    profile: "-".to_owned(),
+                })
+                .inc();
+            return;
+        };
+        let p = profile
+            .filter(|p| *p < self.profiles)
+            .unwrap_or(self.profiles);
+        let index = (endpoint * REASONS.len() + r) * (self.profiles + 1) + p;
+        if let Some(counter) = self.denied_resolved.get(index) {
+            counter.inc();
         }
     }
 

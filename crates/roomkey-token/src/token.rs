@@ -17,6 +17,10 @@ use crate::room_config::{JobRestartPolicy, RoomConfiguration};
 pub mod limits {
     /// Maximum identity length, bytes (`max_participant_identity_length`).
     pub const MAX_IDENTITY_LEN: usize = 256;
+    /// Maximum participant name length, bytes (`max_participant_name_length`). The server
+    /// does not check it at join, only when the name is changed later; roomkey refuses it at
+    /// mint, on every surface, so that no participant starts with a name it could not set.
+    pub const MAX_PARTICIPANT_NAME_LEN: usize = 256;
     /// Maximum room name length, bytes (`max_room_name_length`).
     pub const MAX_ROOM_NAME_LEN: usize = 256;
     /// Maximum metadata size, bytes (`max_metadata_size`, 512 KiB).
@@ -280,6 +284,7 @@ impl AccessToken {
             return Err(MintError::InvalidTtl { seconds: ttl });
         }
         check_len("sub (identity)", c.sub.len(), limits::MAX_IDENTITY_LEN)?;
+        check_len("name", c.name.len(), limits::MAX_PARTICIPANT_NAME_LEN)?;
         check_len("metadata", c.metadata.len(), limits::MAX_METADATA_SIZE)?;
         let attributes = c.attributes_size();
         if attributes > limits::MAX_ATTRIBUTES_SIZE {

@@ -1,102 +1,15 @@
 //! Runs `roomkey serve` as a process: the development banner, a token request over HTTP, JSON
 //! logs with an audit line, SIGTERM, and configuration errors with file:line.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
 use roomkey_token::{ApiSecret, KeyPair, KeySet, Verifier};
 use serde_json::Value;
-
-fn roomkey() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomkey"));
-    cmd.env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-/// Stderr, line by line, as it comes.
-fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// A minimal HTTP/1.1 exchange: (status, head, body).
-fn http(addr: SocketAddr, request: &str) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head.to_owned(), body.to_owned())
-}
-
-fn post_json(addr: SocketAddr, path: &str, body: &str) -> (u16, String, String) {
-    http(
-        addr,
-        &format!(
-            "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("roomkey serve did not stop within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Starts `roomkey serve --dev` on a free port with JSON logs; returns it with its stderr,
-/// the lines up to the banner's address, and that address.
-fn start_dev_server() -> (Child, mpsc::Receiver<String>, Vec<String>, SocketAddr) {
-    let mut child = roomkey()
-        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
-        .env("ROOMKEY_LOG_FORMAT", "json")
-        .spawn()
-        .unwrap();
-    let lines = stderr_lines(&mut child);
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr: SocketAddr = loop {
-        let line = lines
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("no banner: {seen:#?}")
-            });
-        seen.push(line.clone());
-        if let Some(addr) = line.strip_prefix("roomkey: listening on http://") {
-            break addr.parse().unwrap();
-        }
-    };
-    (child, lines, seen, addr)
-}
 
 #[test]
 fn sighup_and_sigint_stop_gracefully_too() {

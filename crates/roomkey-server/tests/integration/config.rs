@@ -47,6 +47,18 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             "unknown field `listen_port`",
         ),
         (
+            "misspelled top-level key",
+            g.replace("request_timeout = \"5s\"", "request_timeout = \"5s\"\nrequest_timout = \"6s\""),
+            4,
+            "(did you mean `request_timeout`?)",
+        ),
+        (
+            "misspelled grant",
+            g.replace("[profile.service.grants]", "[profile.service.grants]\ncan_publsh = false"),
+            20,
+            "(did you mean `can_publish`?)",
+        ),
+        (
             "unknown key in a profile",
             g.replace("identity = \"request\"", "identity = \"request\"\nroom = \"lobby\""),
             14,
