@@ -66,7 +66,17 @@ impl KeyArgs {
         if self.dev {
             return Ok(KeyPair::new(DEV_API_KEY, &ApiSecret::new(DEV_API_SECRET))?);
         }
+        let key_source = if self.api_key.is_some() {
+            "--api-key"
+        } else {
+            "LIVEKIT_API_KEY"
+        };
         let key = self.api_key.clone().or_else(|| env_var("LIVEKIT_API_KEY"));
+        let secret_source = match (&self.api_secret_file, &self.api_secret) {
+            (Some(_), _) => "--api-secret-file",
+            (None, Some(_)) => "--api-secret",
+            (None, None) => "LIVEKIT_API_SECRET",
+        };
         let secret = if let Some(path) = &self.api_secret_file {
             Some(read_secret_file(path)?)
         } else if let Some(secret) = &self.api_secret {
@@ -96,11 +106,13 @@ impl KeyArgs {
                 return Ok(KeyPair::new(DEV_API_KEY, &ApiSecret::new(DEV_API_SECRET))?);
             }
             (Some(_), None) => bail!(
-                "an API key is set but no secret; set LIVEKIT_API_SECRET or pass --api-secret-file"
+                "an API key is set (from {key_source}) but no secret; set LIVEKIT_API_SECRET \
+                 or pass --api-secret-file"
             ),
-            (None, Some(_)) => {
-                bail!("an API secret is set but no key; set LIVEKIT_API_KEY or pass --api-key")
-            }
+            (None, Some(_)) => bail!(
+                "an API secret is set (from {secret_source}) but no key; set LIVEKIT_API_KEY or \
+                 pass --api-key"
+            ),
             (Some(k), Some(s)) => (k, ApiSecret::new(s)),
         };
         let pair = KeyPair::new(key, &secret)?;

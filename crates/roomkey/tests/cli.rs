@@ -857,6 +857,26 @@ fn the_development_pair_is_only_for_a_local_server() {
     dev.push("--dev");
     let r = run(&dev, &[("LIVEKIT_URL", "wss://myproj.livekit.cloud")], None);
     assert_eq!(dev_issuer(&r), "devkey");
+    // Half a pair is an error that names where the half came from.
+    let r = run(&create, &[("LIVEKIT_API_KEY", KEY)], None);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("an API key is set (from LIVEKIT_API_KEY) but no secret"),
+        "{}",
+        r.stderr
+    );
+    let mut flagged = create.to_vec();
+    flagged.extend(["--api-key", KEY]);
+    let r = run(&flagged, &[], None);
+    assert!(r.stderr.contains("(from --api-key)"), "{}", r.stderr);
+    let r = run(&create, &[("LIVEKIT_API_SECRET", SECRET)], None);
+    assert!(
+        r.stderr
+            .contains("an API secret is set (from LIVEKIT_API_SECRET) but no key"),
+        "{}",
+        r.stderr
+    );
     // --dev with credentials is a contradiction, not a choice.
     let mut both = dev.clone();
     both.extend(["--api-key", "APIx"]);
