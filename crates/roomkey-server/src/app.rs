@@ -48,6 +48,8 @@ pub struct App {
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     ignored_fields: fields::IgnoredFields,
     denials: Denials,
+    /// What `/readyz` last found (starts out ready, so the first failure is logged).
+    ready: std::sync::atomic::AtomicBool,
     audit: AuditLog,
 }
 
@@ -82,6 +84,7 @@ impl App {
             rooms,
             ignored_fields: fields::IgnoredFields::new(metrics.ignored_fields.clone()),
             denials: Denials::new(),
+            ready: std::sync::atomic::AtomicBool::new(true),
             metrics,
             per_caller: limiter(config.per_caller_per_minute, config.burst),
             per_ip: limiter(config.per_ip_per_minute, config.burst),
@@ -225,16 +228,18 @@ impl Endpoint {
 /// [`fields`] says).
 #[derive(Debug, Deserialize)]
 pub(crate) struct StandardRequest {
-    #[serde(default, alias = "roomName")]
-    room_name: Option<String>,
-    #[serde(default, alias = "participantName")]
-    participant_name: Option<String>,
+    // In the order a did-you-mean prefers them: a bare `name` or `identity` means the
+    // participant's.
     #[serde(default, alias = "participantIdentity")]
     participant_identity: Option<String>,
+    #[serde(default, alias = "participantName")]
+    participant_name: Option<String>,
     #[serde(default, alias = "participantMetadata")]
     participant_metadata: Option<String>,
     #[serde(default, alias = "participantAttributes")]
     participant_attributes: Option<BTreeMap<String, String>>,
+    #[serde(default, alias = "roomName")]
+    room_name: Option<String>,
     /// Boxed: rarely sent, and inline it would double the size of every parsed request.
     #[serde(default, alias = "roomConfig")]
     room_config: Option<Box<RoomConfiguration>>,
@@ -337,6 +342,25 @@ async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
     let started = Instant::now();
     let mut profile = None;
     let mut who = Refused::default();
+    // The client's address is taken before the request moves into the pipeline, so that a
+    // refusal that drops it (a timeout, a panic) still logs who it was. Only the peer address
+    // and the forwarded header are kept, by reference count; they are read only for a refusal.
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied();
+    let forwarded = app
+        .config
+        .trust_forwarded_for
+        .then(|| {
+            request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .cloned()
+        })
+        .flatten();
     let deadline = tokio::time::Instant::from_std(started + app.config.request_timeout);
     let issued = async {
         let mut issuing = std::pin::pin!(issue(app, endpoint, request, &mut profile, &mut who));
@@ -365,6 +389,7 @@ async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
         Err(e) => {
             let profile_index = profile;
             let profile = profile.map_or("-", |p| app.config.profiles[p].name.as_str());
+            who.client = Some(client_ip_of(forwarded.as_ref(), peer.as_ref()));
             app.denials.log(&e, endpoint.label(), profile, &who);
             app.metrics
                 .denied(endpoint.index(), e.code(), profile_index);
@@ -381,9 +406,8 @@ async fn issue(
     who: &mut Refused,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
+    // Filled in only for a refusal, so that an issued token pays nothing for it.
     let refused = |who: &mut Refused, caller: Option<&Caller>| {
-        // Filled in only for a refusal, so that an issued token pays nothing for it.
-        who.client = Some(client_ip(app, &parts));
         who.caller = caller.map(|c| c.name.clone());
     };
     if let Some(limiter) = &app.per_ip {
@@ -523,7 +547,7 @@ fn prepare(
         Endpoint::Standard => {
             let (r, unknown) =
                 from_json_noting_unknown::<StandardRequest>(body).map_err(bad_json)?;
-            if !unknown.is_empty() {
+            if unknown.total > 0 {
                 fields::standard_unknown(ignored, &unknown)?;
             }
             TokenRequest {
@@ -538,7 +562,7 @@ fn prepare(
         }
         Endpoint::Action => {
             let (r, unknown) = from_json_noting_unknown::<ActionRequest>(body).map_err(bad_json)?;
-            if let Some(first) = unknown.first() {
+            if let Some(first) = unknown.fields.first() {
                 return Err(fields::refused(first, field_names::<ActionRequest>()));
             }
             r.into_request()?
@@ -670,23 +694,22 @@ fn is_json_media_type(value: &[u8]) -> bool {
 /// proxy, the last `X-Forwarded-For` entry (the one that proxy appended; earlier entries are
 /// whatever the client chose to send).
 fn client_ip(app: &App, parts: &axum::http::request::Parts) -> IpAddr {
-    if app.config.trust_forwarded_for {
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|last| last.trim().parse::<IpAddr>().ok());
-        if let Some(ip) = forwarded {
-            return ip;
-        }
-    }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip())
+    let forwarded = app
+        .config
+        .trust_forwarded_for
+        .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
+        .flatten();
+    client_ip_of(forwarded, parts.extensions.get::<ConnectInfo<SocketAddr>>())
+}
+
+/// [`client_ip`] from its two sources: the last `X-Forwarded-For` value (when trusted) and
+/// the connection's peer.
+fn client_ip_of(forwarded: Option<&HeaderValue>, peer: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
+    forwarded
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        .unwrap_or_else(|| peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip()))
 }
 
 async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -810,11 +833,19 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         .list_rooms(&["roomkey-readyz-probe".to_owned()])
         .await
     {
-        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(_) => {
+            if !app.ready.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::info!("/readyz: LiveKit RoomService is reachable");
+            }
+            (StatusCode::OK, "ready\n").into_response()
+        }
         // The reason (an internal URL, the server's words) goes to the log, not to whoever
-        // asks: /readyz is unauthenticated.
+        // asks: /readyz is unauthenticated. Logged when readiness changes, not per probe, so
+        // that probing a server whose LiveKit is down cannot flood its log.
         Err(e) => {
-            tracing::warn!(error = %e, "/readyz: LiveKit RoomService is not reachable");
+            if app.ready.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(error = %e, "/readyz: LiveKit RoomService is not reachable");
+            }
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not ready: LiveKit RoomService is not reachable (the server log says why)\n",

@@ -779,22 +779,27 @@ fn with_suggestion(message: &str, spanned: Option<&str>) -> String {
     }
 }
 
-/// Checks a CORS origin: exactly `scheme://host[:port]`, as a browser sends it.
+/// Checks a CORS origin: exactly `scheme://host[:port]` as a browser sends it (lower case, no
+/// default port, punycode), since origins are compared byte for byte.
 fn check_origin(o: &str) -> Result<(), String> {
-    let exact = url::Url::parse(o).ok().is_some_and(|u| {
+    let parsed = url::Url::parse(o).ok().filter(|u| {
         matches!(u.scheme(), "http" | "https")
-            && u.host_str().is_some()
             && u.path() == "/"
-            && !o.ends_with('/')
             && u.query().is_none()
             && u.fragment().is_none()
             && u.username().is_empty()
     });
-    if exact {
+    let Some(url) = parsed else {
+        return Err(format!(
+            "cors origin {o:?} must be an exact origin such as \"https://app.example.com\" (no wildcard, no path)"
+        ));
+    };
+    let canonical = url.origin().ascii_serialization();
+    if canonical == o {
         Ok(())
     } else {
         Err(format!(
-            "cors origin {o:?} must be an exact origin such as \"https://app.example.com\" (no wildcard, no path)"
+            "cors origin {o:?} is not written as browsers send it; write {canonical:?}"
         ))
     }
 }

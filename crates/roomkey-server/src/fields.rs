@@ -11,8 +11,8 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use prometheus_client::metrics::counter::Counter;
-use roomkey_token::input::{UnknownField, did_you_mean, field_names};
-use roomkey_token::{RoomAgentDispatch, RoomConfiguration};
+use roomkey_token::input::{Unknown, UnknownField, did_you_mean, field_names, normalized};
+use roomkey_token::{RoomAgentDispatch, RoomConfiguration, agent_option_field};
 
 use crate::error::ApiError;
 
@@ -35,23 +35,32 @@ impl IgnoredFields {
         }
     }
 
+    /// Logs an ignored key the first time its name is seen. Names are kept without array
+    /// indices (`room_config.agents.x`, whichever agent had it) and cut short.
     fn note(&self, field: &UnknownField) {
-        self.counter.inc();
-        let path = field.path();
+        let name: String = field
+            .parents
+            .iter()
+            .filter(|p| !p.bytes().all(|b| b.is_ascii_digit()))
+            .chain(std::iter::once(&field.key))
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(".")
+            .escape_debug()
+            .take(80)
+            .collect();
         let mut logged = self
             .logged
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if logged.len() >= LOGGED_NAMES_CAP || logged.contains(&path) {
+        if logged.len() >= LOGGED_NAMES_CAP || logged.contains(&name) {
             return;
         }
-        // Shown escaped and cut short: the name comes from the caller.
-        let shown: String = path.escape_debug().take(80).collect();
-        logged.insert(path);
+        logged.insert(name.clone());
         let last = logged.len() == LOGGED_NAMES_CAP;
         drop(logged);
         tracing::info!(
-            field = %shown,
+            field = %name,
             "/api/token: ignoring an unknown request field (logged once per name{})",
             if last { "; no more names will be logged" } else { "" }
         );
@@ -74,25 +83,16 @@ pub(crate) fn refused(field: &UnknownField, known: &[&str]) -> ApiError {
     }
 }
 
-/// The flat agent options of the client SDKs, which belong in `room_config.agents`.
-const AGENT_OPTIONS: &[(&str, &str)] = &[
-    ("agentname", "agent_name"),
-    ("agentmetadata", "metadata"),
-    ("agentdeployment", "deployment"),
-    ("deployment", "deployment"),
-];
-
 /// `/api/token`'s unknown keys: a near miss is refused, the others are noted and ignored.
-pub(crate) fn standard_unknown(
-    ignored: &IgnoredFields,
-    unknown: &[UnknownField],
-) -> Result<(), ApiError> {
-    for field in unknown {
+/// Only the first [`Unknown::KEPT`] are looked at; all are counted.
+pub(crate) fn standard_unknown(ignored: &IgnoredFields, unknown: &Unknown) -> Result<(), ApiError> {
+    for field in &unknown.fields {
         if let Some(refusal) = near_miss(field) {
             return Err(refusal);
         }
     }
-    for field in unknown {
+    ignored.counter.inc_by(unknown.total as u64);
+    for field in &unknown.fields {
         ignored.note(field);
     }
     Ok(())
@@ -101,31 +101,36 @@ pub(crate) fn standard_unknown(
 fn near_miss(field: &UnknownField) -> Option<ApiError> {
     let parents: Vec<&str> = field.parents.iter().map(String::as_str).collect();
     let known = match parents.as_slice() {
-        [] => {
-            let flat: String = field
-                .key
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .flat_map(|c| c.to_lowercase())
-                .collect();
-            if let Some((_, inner)) = AGENT_OPTIONS.iter().find(|(k, _)| *k == flat) {
+        [] | ["room_config" | "roomConfig"] => {
+            if let Some(inner) = agent_option_field(&field.key) {
                 return Some(ApiError::BadRequest {
-                    field: Some(field.key.clone()),
+                    field: Some(field.path()),
                     message: format!(
-                        "unknown field {:?}; agent options go inside room_config, as \
-                         {{\"room_config\":{{\"agents\":[{{\"{inner}\":…}}]}}}}",
-                        field.key
+                        "unknown field {:?}; agent options go in room_config.agents, as \
+                         {{\"room_config\":{{\"agents\":[{{\"{}\":…}}]}}}}",
+                        field.path(),
+                        snake(inner)
                     ),
                 });
             }
-            field_names::<crate::app::StandardRequest>()
+            if parents.is_empty() {
+                field_names::<crate::app::StandardRequest>()
+            } else {
+                field_names::<RoomConfiguration>()
+            }
         }
-        ["room_config" | "roomConfig"] => field_names::<RoomConfiguration>(),
         ["room_config" | "roomConfig", "agents", _] => field_names::<RoomAgentDispatch>(),
         // Inside a map (attributes, tags) or an opaque object (egress), keys are data.
         _ => return None,
     };
-    did_you_mean(&field.key, known).map(|meant| ApiError::BadRequest {
+    let meant = did_you_mean(&field.key, known)?;
+    // A later client version may add a field whose name starts with one of ours
+    // (`room_name_hint`): that is not a near miss, only a shorter or misspelled form is.
+    let (key, ours) = (normalized(&field.key), normalized(meant));
+    if key.len() > ours.len() && key.starts_with(&ours) {
+        return None;
+    }
+    Some(ApiError::BadRequest {
         field: Some(field.path()),
         message: format!(
             "unknown field {:?}; did you mean {meant:?}? (other unknown fields are ignored, \
@@ -133,4 +138,16 @@ fn near_miss(field: &UnknownField) -> Option<ApiError> {
             field.path()
         ),
     })
+}
+
+/// `agentName` → `agent_name`: the spelling the client SDKs send.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }

@@ -50,12 +50,15 @@ pub fn parse_ttl(input: &str) -> Result<Duration, String> {
 /// A message naming the problem: zero, negative, a fraction, not a number or string.
 pub fn ttl_from_json(value: &serde_json::Value) -> Result<Duration, String> {
     match value {
-        serde_json::Value::Number(n) => match n.as_u64() {
-            Some(secs) => check_ttl(Duration::from_secs(secs)),
-            None if n.as_i64().is_some() => {
-                Err(format!("the TTL {n} is negative; {DURATION_FORMS}"))
+        serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+            (Some(secs), _) => check_ttl(Duration::from_secs(secs)),
+            (None, Some(f)) if f < 0.0 => Err(format!("the TTL {n} is negative; {DURATION_FORMS}")),
+            // `1e3` and `600.0` are whole numbers in another spelling.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            (None, Some(f)) if f.fract() == 0.0 && f <= 1e15 => {
+                check_ttl(Duration::from_secs(f as u64))
             }
-            None => Err(format!(
+            _ => Err(format!(
                 "the TTL {n} is not whole seconds; {DURATION_FORMS}"
             )),
         },
@@ -115,6 +118,21 @@ impl UnknownField {
     }
 }
 
+/// The keys that a deserialization ignored: the first [`Unknown::KEPT`] of them, and how many
+/// there were in all (a body of thousands of made-up keys costs no more than a few).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unknown {
+    /// The first ignored keys, in document order.
+    pub fields: Vec<UnknownField>,
+    /// How many keys were ignored, `fields` included.
+    pub total: usize,
+}
+
+impl Unknown {
+    /// How many ignored keys are kept with their path.
+    pub const KEPT: usize = 16;
+}
+
 /// Reads JSON into `T`, returning the keys that `T`'s deserialization ignored (nested ones
 /// included) instead of dropping them unseen. The caller decides what an unknown key means:
 /// roomkey's own formats refuse it, the shared token-endpoint contract counts it.
@@ -123,10 +141,15 @@ impl UnknownField {
 /// The JSON does not parse, or does not fit `T`.
 pub fn from_json_noting_unknown<T: DeserializeOwned>(
     text: &str,
-) -> Result<(T, Vec<UnknownField>), serde_json::Error> {
-    let mut unknown = Vec::new();
+) -> Result<(T, Unknown), serde_json::Error> {
+    let mut unknown = Unknown::default();
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_ignored::deserialize(&mut de, |path| unknown.push(unknown_field(&path)))?;
+    let value = serde_ignored::deserialize(&mut de, |path| {
+        unknown.total += 1;
+        if unknown.fields.len() < Unknown::KEPT {
+            unknown.fields.push(unknown_field(&path));
+        }
+    })?;
     de.end()?;
     Ok((value, unknown))
 }
@@ -167,47 +190,57 @@ pub fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
     serde_aux::serde_introspection::serde_introspect::<T>()
 }
 
+/// The longest key [`did_you_mean`] compares: a longer one is no misspelling, and comparing it
+/// would cost time in proportion to its length for every known name.
+const LONGEST_COMPARED_KEY: usize = 64;
+
 /// The spelling a key most likely meant, among `known`: the same name in another case or with
 /// `_`/`-` (`can_publish` → `canPublish`, `roomname` → `room_name`), a typo of one or two
-/// letters (`canPublsh` → `canPublish`), a shortened name (`identity` →
-/// `participant_identity`, `room` → `room_name`) or a lengthened one (`room_name` → `room`).
-/// `None` when nothing is close.
+/// letters (`canPublsh` → `canPublish`), the end or start of a longer name (`identity` →
+/// `participant_identity`, `room` → `room_name`), or a known name with something appended
+/// (`room_name` → `room`). `None` when nothing is close. Where several names fit equally, the
+/// first in `known` wins, so callers list the likelier meaning first.
 pub fn did_you_mean<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+    if unknown.len() > LONGEST_COMPARED_KEY {
+        return None;
+    }
     let wanted = normalized(unknown);
     if wanted.is_empty() {
         return None;
     }
     // Where a name has two spellings (`room_name`, `roomName`), suggest the one in the style
-    // the caller writes: candidates in that style come first, and ties go to the first.
+    // the caller writes: candidates in that style come first (a stable sort keeps the order).
     let camel = |name: &str| name.chars().any(|c| c.is_ascii_uppercase());
-    let mut ordered: Vec<&'a str> = known.to_vec();
-    ordered.sort_by_key(|k| camel(k) != camel(unknown));
-    let candidates = || ordered.iter().map(|k| (*k, normalized(k)));
-    if let Some((k, _)) = candidates().find(|(_, n)| *n == wanted) {
+    let mut candidates: Vec<(&'a str, String)> =
+        known.iter().map(|k| (*k, normalized(k))).collect();
+    candidates.sort_by_key(|(k, _)| camel(k) != camel(unknown));
+    if let Some((k, _)) = candidates.iter().find(|(_, n)| *n == wanted) {
         return Some(k);
     }
     // One or two edits for names long enough that two edits are still a typo.
     let allowed = if wanted.len() >= 8 { 2 } else { 1 };
-    let closest = candidates()
-        .map(|(k, n)| (strsim::damerau_levenshtein(&wanted, &n), k))
+    let closest = candidates
+        .iter()
+        .filter(|(_, n)| n.len().abs_diff(wanted.len()) <= allowed)
+        .map(|(k, n)| (strsim::damerau_levenshtein(&wanted, n), *k))
         .filter(|(distance, _)| *distance <= allowed)
         .min_by_key(|(distance, _)| *distance);
     if let Some((_, k)) = closest {
         return Some(k);
     }
-    // A part of a longer name (`identity`, `participant_id`), or a longer form of a name
-    // (`room_name` for `room`), sharing its start or end. Prefer the least added or removed.
-    let overlaps = |short: &str, long: &str| {
-        short.len() >= 4 && (long.starts_with(short) || long.ends_with(short))
-    };
-    candidates()
-        .filter(|(_, n)| overlaps(&wanted, n) || overlaps(n, &wanted))
-        .min_by_key(|(_, n)| n.len().abs_diff(wanted.len()))
-        .map(|(k, _)| k)
+    // A part of a longer name, at its start or end; or a known name at the start of the key
+    // (only the start: `agent_name` is not the room's `name`).
+    let part_of = |n: &str| wanted.len() >= 4 && (n.starts_with(&wanted) || n.ends_with(&wanted));
+    let extends = |n: &str| n.len() >= 4 && wanted.starts_with(n);
+    candidates
+        .iter()
+        .find(|(_, n)| part_of(n) || extends(n))
+        .map(|(k, _)| *k)
 }
 
-/// Lower case without `_` and `-`: how a name reads whatever its spelling convention.
-fn normalized(name: &str) -> String {
+/// Lower case without `_` and `-`: how a name reads whatever its spelling convention
+/// (`room_name`, `roomName` and `ROOMNAME` are all `roomname`).
+pub fn normalized(name: &str) -> String {
     name.chars()
         .filter(|c| *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
@@ -287,6 +320,16 @@ mod tests {
                 .unwrap_err()
                 .contains("not a boolean")
         );
+        let from_text = |t: &str| ttl_from_json(&serde_json::from_str(t).unwrap());
+        assert_eq!(from_text("1e3"), Ok(Duration::from_secs(1000)));
+        assert_eq!(from_text("600.0"), Ok(Duration::from_secs(600)));
+        assert!(from_text("-0").unwrap_err().contains("must be positive"));
+        assert!(from_text("-1.5").unwrap_err().contains("negative"));
+        assert!(
+            from_text("1e300")
+                .unwrap_err()
+                .contains("not whole seconds")
+        );
     }
 
     #[test]
@@ -315,12 +358,14 @@ mod tests {
             "too short to be a part"
         );
         assert_eq!(did_you_mean("", &action), None);
+        // The likelier meanings first, as the token endpoint lists its fields.
         let standard = [
-            "roomName",
-            "room_name",
-            "participant_name",
-            "participantIdentity",
             "participant_identity",
+            "participantIdentity",
+            "participant_name",
+            "participant_metadata",
+            "room_name",
+            "roomName",
             "room_config",
         ];
         assert_eq!(did_you_mean("room", &standard), Some("room_name"));
@@ -333,7 +378,17 @@ mod tests {
             did_you_mean("participant_id", &standard),
             Some("participant_identity")
         );
-        assert!(did_you_mean("name", &standard).is_some());
+        assert_eq!(did_you_mean("name", &standard), Some("participant_name"));
+        assert_eq!(
+            did_you_mean("metadata", &standard),
+            Some("participant_metadata")
+        );
+        assert_eq!(did_you_mean("config", &standard), Some("room_config"));
+        // A key that merely ends with a known name is not that name.
+        let room_config = ["name", "metadata", "emptyTimeout", "agents"];
+        assert_eq!(did_you_mean("agentName", &room_config), None);
+        assert_eq!(did_you_mean("agent_metadata", &room_config), None);
+        assert_eq!(did_you_mean(&"x".repeat(65), &room_config), None);
         assert_eq!(
             did_you_mean("Identity", &standard),
             Some("participantIdentity")
@@ -363,12 +418,18 @@ mod tests {
             r#"{"room_name":"r","extra":1,"agents":[{"agent_name":"a"},{"agent_name":"b","agentname":"c"}]}"#,
         )
         .unwrap();
-        let paths: Vec<String> = unknown.iter().map(UnknownField::path).collect();
+        let paths: Vec<String> = unknown.fields.iter().map(UnknownField::path).collect();
         assert_eq!(paths, ["extra", "agents.1.agentname"]);
-        assert_eq!(unknown[1].parents, ["agents", "1"]);
+        assert_eq!(unknown.fields[1].parents, ["agents", "1"]);
+        assert_eq!(unknown.total, 2);
         assert!(from_json_noting_unknown::<Outer>(r#"{"room_name":"r"} x"#).is_err());
         let (_, none) = from_json_noting_unknown::<Outer>(r#"{"roomName":"r"}"#).unwrap();
-        assert!(none.is_empty());
+        assert_eq!(none, Unknown::default());
+        // Many keys: counted, the first few kept.
+        let many: String = (0..1000).map(|i| format!(",\"k{i}\":1")).collect();
+        let (_, unknown) =
+            from_json_noting_unknown::<Outer>(&format!("{{\"room_name\":\"r\"{many}}}")).unwrap();
+        assert_eq!((unknown.total, unknown.fields.len()), (1000, Unknown::KEPT));
         let names = field_names::<Outer>();
         assert!(
             names.contains(&"room_name") && names.contains(&"agents"),

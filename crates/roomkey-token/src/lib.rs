@@ -46,7 +46,7 @@ pub use grants::{
     ObservabilityGrant, ParticipantKind, SipGrant, TrackSource, VideoGrant,
 };
 pub use keys::{ApiSecret, KeyPair, KeySet, RECOMMENDED_SECRET_LEN};
-pub use room_config::{JobRestartPolicy, RoomAgentDispatch, RoomConfiguration};
+pub use room_config::{JobRestartPolicy, RoomAgentDispatch, RoomConfiguration, agent_option_field};
 pub use token::{AccessToken, DEFAULT_TTL, limits, unix_now, unix_seconds};
 pub use verify::{
     DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, VerifiedToken, Verifier, VerifyOptions, dangerous,

@@ -103,6 +103,24 @@ pub struct RoomConfiguration {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The field of [`RoomAgentDispatch`] that one of the client SDKs' flat agent options means
+/// (`agentName`, `agent_metadata`, `deployment`, in any spelling), for a key found outside
+/// `agents`: the SDKs turn these options into `roomConfig.agents[0]`, and a caller who writes
+/// them elsewhere gets no agent.
+pub fn agent_option_field(key: &str) -> Option<&'static str> {
+    let flat: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    match flat.as_str() {
+        "agentname" => Some("agentName"),
+        "agentmetadata" => Some("metadata"),
+        "agentdeployment" | "deployment" => Some("deployment"),
+        _ => None,
+    }
+}
+
 /// One agent to dispatch into the room (`RoomAgentDispatch`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -90,6 +90,10 @@ impl KeyArgs {
         };
         let (key, secret) = match (key, secret) {
             (None, None) => {
+                if let Some(url) = url {
+                    // A URL without a scheme is a mistake of its own; say that one first.
+                    roomkey_rooms::normalize_url(url)?;
+                }
                 if let Some(url) = url.filter(|u| !is_local(u)) {
                     bail!(
                         "no API key and secret for the LiveKit server at {url}: set \

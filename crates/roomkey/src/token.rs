@@ -449,7 +449,16 @@ pub(crate) fn parse_room_config(arg: &str) -> Result<RoomConfiguration> {
     }
     let (config, unknown) = input::from_json_noting_unknown::<RoomConfiguration>(&text)
         .context("--room-config does not match LiveKit's RoomConfiguration")?;
-    if let Some(field) = unknown.first() {
+    if let Some(field) = unknown.fields.first() {
+        if let Some(inner) =
+            roomkey_token::agent_option_field(&field.key).filter(|_| field.parents.is_empty())
+        {
+            bail!(
+                "--room-config has an unknown field {:?}; an agent goes in agents, as \
+                 {{\"agents\":[{{\"{inner}\":…}}]}} (or use --dispatch-agent)",
+                field.path()
+            );
+        }
         let known = match field.parents.first().map(String::as_str) {
             Some("agents") => input::field_names::<RoomAgentDispatch>(),
             _ => input::field_names::<RoomConfiguration>(),

@@ -823,6 +823,10 @@ fn the_development_pair_is_only_for_a_local_server() {
             r.stderr
         );
     }
+    // A URL without a scheme is named as that mistake.
+    let r = run(&create, &[("LIVEKIT_URL", "localhost:7880")], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("has no scheme"), "{}", r.stderr);
     let mut with_flag = create.to_vec();
     with_flag.extend(["--url", "https://myproj.livekit.cloud"]);
     assert_eq!(run(&with_flag, &[], None).code, 2);

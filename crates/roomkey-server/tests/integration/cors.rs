@@ -365,4 +365,18 @@ async fn development_mode_allows_loopback_origins_and_cors_origin_adds_one() {
     let e =
         roomkey_server::Config::parse("roomkey.toml", &base_config(""), &bad, None).unwrap_err();
     assert_eq!(e.file, "--cors-origin");
+    // Origins are compared byte for byte, so one a browser would never send is refused with
+    // the spelling it would.
+    for (origin, canonical) in [
+        ("https://App.example.com", "https://app.example.com"),
+        ("https://app.example.com:443", "https://app.example.com"),
+    ] {
+        let odd = roomkey_server::EnvOverrides {
+            cors_origins: vec![origin.into()],
+            ..env()
+        };
+        let e = roomkey_server::Config::parse("roomkey.toml", &base_config(""), &odd, None)
+            .unwrap_err();
+        assert!(e.message.contains(&format!("write {canonical:?}")), "{e}");
+    }
 }

@@ -123,3 +123,28 @@ async fn a_flood_of_refusals_writes_a_bounded_number_of_lines() {
     let left_out = last["fields"]["left_out"].as_u64().unwrap();
     assert_eq!(left_out as usize, 300 - written, "{last}");
 }
+
+#[tokio::test]
+async fn a_timed_out_request_is_logged_with_its_client_and_caller_unknown() {
+    // The body trickles in and never ends: the request is dropped at the timeout, and the log
+    // still says where it came from.
+    let r = router(&base_config(
+        "trust_forwarded_for = true\nrequest_timeout = \"1s\"",
+    ));
+    let (mut tx, body) = http_body_util::channel::Channel::<axum::body::Bytes>::new(1);
+    tx.send_data(axum::body::Bytes::from_static(b"{"))
+        .await
+        .unwrap();
+    let request = axum::http::Request::post("/api/token")
+        .header("authorization", format!("Bearer {BACKEND_KEY}"))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", "192.0.2.200")
+        .body(axum::body::Body::new(body))
+        .unwrap();
+    call(&r, request).await.error(503, "timeout");
+    drop(tx);
+    let lines = lines_with("192.0.2.200");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["fields"]["reason"], "timeout");
+    assert_eq!(lines[0]["fields"]["status"], 503);
+}

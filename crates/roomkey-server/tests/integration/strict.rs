@@ -149,16 +149,54 @@ async fn the_standard_endpoint_refuses_near_misses_and_counts_other_unknown_keys
         );
     }
     // The SDKs' flat agent options belong inside room_config.
-    let reply = token(&r, backend, json!({"agentName": "triage"})).await;
-    let error = reply.error(400, "bad_request");
+    // The SDKs' flat agent options belong in room_config.agents, at the top level or inside
+    // room_config (where `agent_name` is not the room's `name`, nor `agentMetadata` its
+    // metadata).
+    for (body, field) in [
+        (json!({"agentName": "triage"}), "agentName"),
+        (
+            json!({"room_config": {"agent_name": "triage"}}),
+            "room_config.agent_name",
+        ),
+        (
+            json!({"room_config": {"agentMetadata": "{}"}}),
+            "room_config.agentMetadata",
+        ),
+        (
+            json!({"room_config": {"deployment": "staging"}}),
+            "room_config.deployment",
+        ),
+    ] {
+        let reply = token(&r, backend, body.clone()).await;
+        let error = reply.error(400, "bad_request");
+        assert_eq!(error["field"], field, "{body}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("agent options go in room_config.agents"),
+            "{body}: {}",
+            reply.text
+        );
+    }
+    // A bare participant field means the participant's.
+    let reply = token(&r, backend, json!({"name": "Ann"})).await;
     assert!(
-        error["message"]
+        reply.error(400, "bad_request")["message"]
             .as_str()
             .unwrap()
-            .contains("agent options go inside room_config"),
+            .contains("did you mean \"participant_name\""),
         "{}",
         reply.text
     );
+    // A later client's field that starts with one of ours is not a near miss.
+    let reply = token(
+        &r,
+        backend,
+        json!({"participant_identity": "p", "room_name_hint": "x"}),
+    )
+    .await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
 
     // A key of a later client version is ignored, counted, and logged once by name.
     let before = ignored_count(&r).await;
