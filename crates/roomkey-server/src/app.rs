@@ -32,7 +32,7 @@ use crate::json;
 use crate::metrics::{self, Metrics};
 use crate::policy::{self, Caller, Decision, GrantRequest, TokenRequest};
 
-/// The seed action's summary line.
+/// The Generate Access Token action's summary line.
 pub const SUMMARY: &str = "Successfully generated access token for participant to join the call.";
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
@@ -670,7 +670,7 @@ fn standard_answer(server_url: &str, token: &str, room: &str, name: &str) -> Vec
     out
 }
 
-/// The seed action endpoint's answer.
+/// The action endpoint's answer.
 #[derive(Serialize)]
 struct ActionResponse<'a> {
     token: &'a str,

@@ -77,7 +77,7 @@ pub struct CallerFile {
     pub key_sha256: Spanned<String>,
     /// The profile that applies.
     pub profile: Spanned<String>,
-    /// May use the seed action endpoint and the web page.
+    /// May use the action endpoint and the web page.
     #[serde(default)]
     pub admin: bool,
 }
@@ -235,7 +235,7 @@ pub struct StaticCaller {
     pub key_hash: [u8; 32],
     /// Index into [`Config::profiles`].
     pub profile: usize,
-    /// May use the seed action endpoint and the web page.
+    /// May use the action endpoint and the web page.
     pub admin: bool,
 }
 
@@ -422,7 +422,7 @@ impl Config {
         for profile in &mut config.profiles {
             profile.unrestricted_switches = true;
         }
-        // The seed action's createRoomIfNotExists goes to the local LiveKit server.
+        // The action's createRoomIfNotExists goes to the local LiveKit server.
         if config.room_service_url.is_none() {
             config.room_service_url = Some(config.livekit_url.clone());
         }

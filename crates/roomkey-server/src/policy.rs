@@ -99,7 +99,7 @@ pub enum RequestField {
     AgentDispatch,
     /// The other `room_config` settings (timeouts, max participants, metadata, playout, tags).
     RoomSettings,
-    /// `ttl` (seed action endpoint).
+    /// `ttl` (action endpoint).
     Ttl,
 }
 
@@ -157,7 +157,7 @@ pub struct Profile {
     pub grants: GrantsFile,
     /// Parsed `can_publish_sources`.
     pub sources: Vec<TrackSource>,
-    /// The seed action's switches may grant more than `grants` (development mode only).
+    /// The action's switches may grant more than `grants` (development mode only).
     pub unrestricted_switches: bool,
 }
 
@@ -207,22 +207,22 @@ pub struct TokenRequest {
     pub participant_attributes: Option<BTreeMap<String, String>>,
     /// Room configuration.
     pub room_config: Option<RoomConfiguration>,
-    /// TTL (seed action endpoint).
+    /// TTL (action endpoint).
     pub ttl: Option<Duration>,
-    /// Permission switches (seed action endpoint): each may only narrow the profile's grant.
+    /// Permission switches (action endpoint): each may only narrow the profile's grant.
     pub grants: GrantRequest,
-    /// `createRoomIfNotExists` (seed action endpoint).
+    /// `createRoomIfNotExists` (action endpoint).
     pub create_room: Option<bool>,
 }
 
-/// Permission switches of the seed action.
+/// Permission switches of the Generate Access Token action.
 #[derive(Debug, Clone, Default)]
 pub struct GrantRequest {
     /// (JSON name, requested value) for every switch present.
     pub switches: Vec<(&'static str, bool)>,
     /// `destinationRoom`.
     pub destination_room: Option<String>,
-    /// The request comes from the seed action: the token gets the join grant plus exactly the
+    /// The request comes from the action: the token gets the join grant plus exactly the
     /// switches asked for (within the profile's grants), not the whole profile.
     pub action: bool,
 }
@@ -238,7 +238,7 @@ pub struct Caller {
     pub display_name: Option<String>,
     /// Profile index.
     pub profile: usize,
-    /// May use the seed action endpoint and the web page.
+    /// May use the action endpoint and the web page.
     pub admin: bool,
 }
 
@@ -397,7 +397,7 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
             ));
         }
         Some(true) => true,
-        // The seed action may skip creating the room (it carries no room configuration).
+        // The action may skip creating the room (it carries no room configuration).
         Some(false) => false,
         _ => profile.create_room,
     };
@@ -451,7 +451,7 @@ fn check_room_config(
     Ok(Some(config))
 }
 
-/// The seed action's grant: join the room, plus exactly the switches asked for. Each switch
+/// The action's grant: join the room, plus exactly the switches asked for. Each switch
 /// may only ask for what the profile grants (the ceiling); the ceiling's restrictions
 /// (`canPublish = false`, a source list) carry over, so leaving a switch unset never widens
 /// what the caller may do.

@@ -8,8 +8,8 @@ use roomkey_server::{App, Config, EnvOverrides};
 
 use crate::output::out;
 
-/// Run the token server: LiveKit's standard token endpoint, the seed action over HTTP, a web
-/// page, health checks and metrics.
+/// Run the token server: LiveKit's standard token endpoint, the Generate Access Token action
+/// over HTTP, a web page, health checks and metrics.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = SERVE_HELP)]
 pub(crate) struct ServeArgs {

@@ -19,7 +19,7 @@ use crate::output::{out, print_json, rfc3339, safe, warn};
 use crate::rooms::{self, RoomSettings, ServerArgs, block_on};
 use roomkey_token::input;
 
-/// The seed action's summary line.
+/// The Generate Access Token action's summary line.
 pub(crate) const SUMMARY: &str =
     "Successfully generated access token for participant to join the call.";
 
@@ -160,7 +160,7 @@ pub(crate) struct CreateArgs {
     pub(crate) now: Option<i64>,
 }
 
-/// The permission switches of the seed action, and the other grants.
+/// The permission switches of the Generate Access Token action, and the other grants.
 #[derive(Debug, Clone, clap::Args)]
 #[allow(clippy::struct_excessive_bools)]
 pub(crate) struct Permissions {
