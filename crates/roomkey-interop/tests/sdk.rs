@@ -9,9 +9,10 @@
 //! skipped.
 //!
 //! The token specs are `interop/specs.json`. "Meaning" below is what the LiveKit server makes of
-//! a claim (the token-format spec, `shared/spec/token-format.md`): for example an absent
-//! `canPublishData` means "same as canPublish". Where an SDK is documented to read or write a
-//! different meaning (§4 "Semantic hazard"), the tests assert that difference explicitly.
+//! a claim (the getters of livekit/protocol auth/grants.go): for example an absent
+//! `canPublishData` means "same as canPublish". Where an SDK reads or writes a different meaning
+//! (Python's `VideoGrants` writes `canPublishData: true` even when canPublish is false), the
+//! tests assert that difference explicitly.
 //!
 //! Go reads the server's meaning by construction (its getters are the server's), but Go's
 //! `encoding/json` and golang-jwt read some *inputs* differently from roomkey: keys match
@@ -104,7 +105,8 @@ impl Sdk {
         }
     }
 
-    /// The JOSE header each SDK writes (spec §1), base64url.
+    /// The JOSE header each SDK writes, base64url: Node `{"alg"}` only, Go and Python
+    /// `{"alg","typ"}` (sorted keys), Rust `{"typ","alg"}` (jsonwebtoken's struct order).
     fn header(self) -> &'static str {
         match self {
             Sdk::Node => "eyJhbGciOiJIUzI1NiJ9",
@@ -118,7 +120,8 @@ impl Sdk {
     /// `access_token.py` builder, Rust's `livekit_token::Claims`/`VideoGrants`, Go's
     /// `auth.ClaimGrants`/`AgentGrant` (auth/grants.go of the pinned protocol, whose AgentGrant
     /// has only `admin` and `simulationAdmin`, and which has no agentEndpoint or agentThread).
-    /// Only Go writes `iat` and its `identity` copy, as roomkey does (spec §2, §3).
+    /// Only Go writes `iat` and the `identity` copy of `sub` (auth/accesstoken.go), as roomkey
+    /// does.
     fn cannot_mint(self) -> &'static [&'static str] {
         match self {
             Sdk::Node => &["kindDetails", "agent", "agentEndpoint", "agentThread"],
@@ -639,7 +642,7 @@ fn canonical_room_config(v: &Value) -> Value {
 }
 
 /// Canonicalises `roomConfig.egress`, which roomkey keeps as opaque JSON: Node writes every
-/// default value inside it (spec §6), which does not change its meaning.
+/// default value inside it (protobuf-es `toJSON`), which does not change its meaning.
 fn normalize_egress(c: &mut Claims) {
     if let Some(egress) = c.room_config.as_mut().and_then(|rc| rc.egress.as_mut()) {
         let parsed: livekit_protocol::RoomEgress = serde_json::from_value(egress.clone())
@@ -648,8 +651,8 @@ fn normalize_egress(c: &mut Claims) {
     }
 }
 
-/// The server's reading of roomkey claims (spec §3–§6): absent grants grant nothing, absent
-/// tri-state permissions take the server's defaults.
+/// The server's reading of roomkey claims (livekit/protocol auth/grants.go and its getters):
+/// absent grants grant nothing, absent tri-state permissions take the server's defaults.
 fn server_meaning(c: &Claims) -> Meaning {
     let v = c.video.clone().unwrap_or_default();
     let sip = c.sip.clone().unwrap_or_default();
@@ -1045,13 +1048,13 @@ fn meaning_diff(expected: &Meaning, actual: &Meaning) -> Vec<String> {
 /// The claims a token minted by `sdk` for `spec` must decode to in roomkey: roomkey's own claims
 /// for the spec (`claims_at`), with only the documented, meaning-preserving differences
 /// applied, and the SDK's documented meaning changes made explicit:
-/// - no SDK but Go writes `iat` or Go's `identity` copy (spec §2, §3; both are ignored by
-///   verifiers);
+/// - no SDK but Go writes `iat` or Go's `identity` copy (auth/accesstoken.go; both are
+///   ignored by verifiers);
 /// - claims the SDK cannot express are left out;
 /// - Rust: a grant object with nothing set is not written at all (`skip_serializing_if`), which
 ///   grants the same as an empty one;
 /// - Python: `VideoGrants` always writes `canPublish`, `canSubscribe` and `canPublishData`,
-///   defaulting to true (spec §4) — for `canPublishData` this **changes the meaning** when
+///   defaulting to true — for `canPublishData` this **changes the meaning** when
 ///   canPublish is false ([`python_hazard_specs`]).
 const GRANT_CLAIMS: &[&str] = &[
     "video",
@@ -1102,7 +1105,8 @@ fn expected_minted_claims(sdk: Sdk, spec: &Spec, nbf: i64, exp: i64) -> Claims {
 
 /// Specs where the Python SDK, given the same input, writes a token with a different effective
 /// canPublishData than roomkey (and Go, Node, Rust 0.10): canPublish false, canPublishData unset.
-/// Python's VideoGrants defaults can_publish_data to True and writes it (spec §4, §15.8).
+/// Python's VideoGrants defaults can_publish_data to True and writes it, where the server would
+/// take canPublish's value for an absent one (auth/grants.go `GetCanPublishData`).
 fn python_hazard_specs(specs: &[Spec]) -> BTreeSet<String> {
     specs
         .iter()
@@ -1196,12 +1200,12 @@ fn specs_cover_every_field() {
         assert!(ids.contains(id), "vector spec {id} exists");
     }
 
-    // Spec §12's input.
+    // The worked example input (mint_scripts_reproduce_the_spec_section_12_tokens).
     assert!(
         specs.iter().any(|s| s.ttl == 6 * 3600
             && s.json
                 == json!({"sub": "alice", "name": "Alice", "video": {"roomJoin": true, "room": "standup", "canPublish": false}})),
-        "the spec §12 input (alice/Alice/standup/canPublish false, 6 h) is a spec"
+        "the example input (alice/Alice/standup/canPublish false, 6 h) is a spec"
     );
 
     let mut missing = Vec::new();
@@ -1433,8 +1437,8 @@ fn roomkey_tokens_verify_in_every_sdk() {
         match python {
             Ok(got) => {
                 let mut expected = meaning(Sdk::Python);
-                // Documented (spec §4 "Reading the tri-state fields"): Python's decoder fills an
-                // absent canPublishData with True, where the server uses canPublish.
+                // Python's decoder (access_token.py) fills an absent canPublishData with True,
+                // where the server uses canPublish.
                 let video = ours.claims.video.clone().unwrap_or_default();
                 if video.can_publish_data.is_none() {
                     if expected["video.canPublishData"] == false {
@@ -1621,12 +1625,14 @@ fn sdk_verifiers_reject_wrong_secret_and_expired() {
     fail_if_any("negative interop", &problems);
 }
 
-/// The mint scripts drive the SDKs faithfully, clock pinning included: for the spec §12 input
-/// they reproduce the spec's Node and Python tokens byte for byte, and the Go helper the
-/// spec's Go token (which the spec derived by hand and did not run).
+/// The mint scripts drive the SDKs faithfully, clock pinning included: for the worked example
+/// (key `APIexample`, alice/Alice/standup, canPublish false, 6 h, T = 1700000000) they
+/// reproduce byte for byte the Node and Python tokens those SDKs minted with a pinned clock,
+/// and the Go helper the Go token (derived by hand from auth/accesstoken.go and encoding/json's
+/// rules, never run). roomkey-token's tests use the same tokens.
 #[test]
 fn mint_scripts_reproduce_the_spec_section_12_tokens() {
-    // Written as text: Node keeps the caller's key order, as in the spec's
+    // Written as text: Node keeps the caller's key order, and its expected token came from
     // `addGrant({roomJoin:true, room:'standup', canPublish:false})`.
     let input = r#"{"apiKey":"APIexample","apiSecret":"example-secret-0123456789abcdefghij","now":1700000000,
         "specs":[{"id":"spec12","ttl":21600,"claims":{"sub":"alice","name":"Alice",
@@ -1650,7 +1656,7 @@ fn mint_scripts_reproduce_the_spec_section_12_tokens() {
         assert_eq!(
             out[0]["token"],
             token,
-            "{} mint of the spec §12 input",
+            "{} mint of the alice/standup example input",
             sdk.name()
         );
         assert_eq!(out[0]["unsupported"], json!([]));
@@ -1729,7 +1735,7 @@ fn python_minted_tokens_decode_to_expected_claims() {
         }
         let ttl = i64::try_from(spec.ttl).expect("ttl");
         let expected = expected_minted_claims(Sdk::Python, spec, now, now + ttl);
-        // Python always writes `sub`, "" when there is no identity (spec §2).
+        // Python always writes `sub`, "" when there is no identity (its `to_jwt`).
         if payload_json(&m.token).get("sub").is_none() {
             problems.push(format!("{}: Python wrote no sub", m.id));
         }
@@ -1760,7 +1766,7 @@ fn python_minted_tokens_decode_to_expected_claims() {
         }
     }
     fail_if_any("Python-minted tokens", &problems);
-    // Spec §4 "Semantic hazard": for canPublish=false with canPublishData unset, Python writes
+    // The canPublishData hazard: for canPublish=false with canPublishData unset, Python writes
     // canPublishData:true, so its participant may publish data where roomkey's (and Go's,
     // Node's, Rust 0.10's) may not.
     assert_eq!(data_permission_differs, python_hazard_specs(&specs));
@@ -1769,7 +1775,8 @@ fn python_minted_tokens_decode_to_expected_claims() {
 
 /// The Rust SDK (`livekit-api` 0.10.0) mints every spec with its builder; roomkey verifies each
 /// token and decodes the expected claims. livekit-token 0.3.0 made the tri-state permissions
-/// `Option<bool>`, so the §4 hazard of Rust 0.6 is gone: asserted by exact equality.
+/// `Option<bool>`, so Rust 0.6's hazard (always writing `canPublishData: true`) is gone:
+/// asserted by exact equality.
 #[test]
 fn rust_sdk_minted_tokens_decode_to_expected_claims() {
     let specs = load_specs();

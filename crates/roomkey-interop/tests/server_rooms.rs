@@ -1,8 +1,8 @@
 //! roomkey-server's room-creating paths against the real LiveKit server (v1.13.5): a profile
-//! with `create_room`, the seed action's `createRoomIfNotExists` in development mode, and
-//! `/readyz`. The real server creates the rooms (seen with RoomService and AgentDispatchService)
-//! and accepts the tokens (`/rtc/validate`); a recording proxy in front of it shows what
-//! roomkey-server sent.
+//! with `create_room`, the Generate Access Token action's `createRoomIfNotExists` in development
+//! mode, and `/readyz`. The real server creates the rooms (seen with RoomService and
+//! AgentDispatchService) and accepts the tokens (`/rtc/validate`); a recording proxy in front of
+//! it shows what roomkey-server sent.
 //!
 //! LiveKit's failures that the real server cannot be made to produce (5xx, slowness, dropped
 //! connections, a refused port) are tested in `crates/roomkey-server/tests/integration` on

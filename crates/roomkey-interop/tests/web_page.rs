@@ -30,7 +30,8 @@ const ADMIN_LIVEKIT_URL: &str = "wss://web-test.example";
 const ADMIN_CALLER_KEY: &str = "rk_web_admin_0123456789";
 const USER_CALLER_KEY: &str = "rk_web_user_0123456789";
 
-/// Every input of the seed action: (id, label, description), as the seed action words them.
+/// Every input of the Generate Access Token action: (id, label, description), as the action
+/// words them.
 const SEED_INPUTS: &[(&str, &str, &str)] = &[
     ("room", "Room Name", "The name of the room to join"),
     (
@@ -530,7 +531,7 @@ can_subscribe_metrics = true
     assert_eq!(
         fields.len(),
         SEED_INPUTS.len(),
-        "one input per seed action input"
+        "one input per input of the Generate Access Token action"
     );
     for (id, label, description) in SEED_INPUTS {
         let f = &fields[*id];

@@ -211,7 +211,8 @@ mod tests {
 
     #[test]
     fn sign_matches_reference_vector() {
-        // Spec §12, the Go token: same header and payload bytes, same signature.
+        // The token livekit/protocol's Go `AccessToken` writes for alice/standup/canPublish=false
+        // at 1700000000: same header and payload bytes, same signature.
         let payload = br#"{"iss":"APIexample","sub":"alice","exp":1700021600,"nbf":1700000000,"iat":1700000000,"identity":"alice","name":"Alice","video":{"roomJoin":true,"room":"standup","canPublish":false}}"#;
         let token = sign(
             &MacKey::new(b"example-secret-0123456789abcdefghij"),

@@ -455,8 +455,9 @@ mod tests {
 
     #[test]
     fn matches_the_go_reference_token_byte_for_byte() {
-        // Spec §12: the Go token for alice/standup/canPublish=false. Our key order puts the
-        // times before sub, so compare the parsed payload and check the signature separately.
+        // The token livekit/protocol's Go `AccessToken` writes for alice/standup/canPublish=false.
+        // Our key order puts the times before sub, so compare the parsed payload and check the
+        // signature separately.
         let mut grant = VideoGrant::join("standup");
         grant.can_publish = Some(false);
         let t = AccessToken::new()

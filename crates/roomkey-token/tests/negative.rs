@@ -7,7 +7,8 @@
 //! and `tests/data/negative.json` holds the same corpus for other implementations
 //! (`ROOMKEY_BLESS=1 cargo test -p roomkey-token --test negative` rewrites it).
 //!
-//! Verification rules under test (spec §8, §14, and `Verifier::verify_at`):
+//! Verification rules under test (README.md "Verification rules", after livekit/protocol
+//! auth/verifier.go, and `Verifier::verify_at`):
 //! - order: size, shape, base64 of each segment, header (HS256, no `crit`, before any MAC), claims
 //!   JSON, issuer and its key, MAC (constant time), `exp` (required), `nbf`;
 //! - `exp`: valid while `now < exp + leeway`, so `now == exp + leeway` is **expired**;
@@ -893,7 +894,8 @@ fn claims_no_nbf(extra: &str) -> Vec<u8> {
 }
 
 fn spec_verifier_for(case: &Case) -> roomkey_token::Verifier {
-    // The spec §12 vectors are signed by APIexample.
+    // The SDK example tokens (`ok_spec_node_vector`, `ok_spec_rust_vector`) are signed by
+    // APIexample.
     if case
         .token
         .starts_with("eyJhbGciOiJIUzI1NiJ9.eyJuYW1lIjoiQWxpY2Ui")

@@ -5,8 +5,9 @@
 //!   `livekit-api` 1.2.2 and the Rust `livekit-api` 0.10.0 crate at fixed times, with the claims
 //!   roomkey must decode. Written by `interop/gen-vectors.sh`, which checks every token first;
 //!   `cargo test -p roomkey-interop` checks that the file still matches the pinned SDKs.
-//! - The spec's §12 example tokens (Go, Node, Python and Rust 0.6.2, plus a Go webhook token),
-//!   copied from the token-format spec, with what its table says the server makes of them.
+//! - Example tokens for one input (alice/Alice/standup, canPublish false, 6 h) as Go, Node,
+//!   Python and Rust 0.6.2 write them, plus a Go webhook token, with what the server makes of
+//!   each (livekit/protocol auth/grants.go's getters).
 
 use roomkey_token::{ApiSecret, Claims, KeyPair, KeySet, Verifier, VerifyError};
 use serde_json::Value;
@@ -147,7 +148,8 @@ fn sdk_vectors_come_from_the_three_sdks() {
         assert!(n >= 10, "only {n} {sdk} vectors");
     }
     for v in &file.vectors {
-        // Each SDK's own JOSE header (spec §1): the tokens were not re-encoded by roomkey.
+        // Each SDK's own JOSE header (Node's has no typ, Rust's puts typ first): the tokens were
+        // not re-encoded by roomkey.
         assert_eq!(
             v.token.split('.').next(),
             Some(header_of(&v.sdk)),
@@ -157,12 +159,12 @@ fn sdk_vectors_come_from_the_three_sdks() {
         let (claims, payload) =
             roomkey_token::dangerous::decode_unverified(&v.token).expect("decodes");
         let payload: Value = serde_json::from_str(&payload).expect("payload JSON");
-        // No SDK writes iat or Go's identity copy (spec §2, §3).
+        // Only Go writes iat and the identity copy of sub; these SDKs write neither.
         assert!(payload.get("iat").is_none(), "{}: iat", v.name());
         assert!(payload.get("identity").is_none(), "{}: identity", v.name());
         assert_eq!(claims.iat, None);
         match v.sdk.as_str() {
-            // Python always writes sub, "" without an identity (spec §2).
+            // Python always writes sub, "" without an identity (livekit-api's `to_jwt`).
             "python" => assert!(payload.get("sub").is_some(), "{}: sub", v.name()),
             _ => assert_ne!(payload.get("sub"), Some(&Value::String(String::new()))),
         }
@@ -182,8 +184,9 @@ fn sdk_vectors_come_from_the_three_sdks() {
 
 #[test]
 fn python_vectors_show_the_can_publish_data_hazard() {
-    // Spec §4 "Semantic hazard": for canPublish=false, Python writes canPublishData:true, so the
-    // participant may publish data; Node and Rust 0.10 leave it out, so it may not.
+    // The canPublishData hazard: for canPublish=false, Python's VideoGrants writes
+    // canPublishData:true, so the participant may publish data; Node and Rust 0.10 leave it out,
+    // so it may not (the server then takes canPublish's value).
     let file = load();
     let verifier = verifier(&file.api_key, &file.api_secret);
     let effective = |sdk: &str| {
@@ -255,7 +258,9 @@ fn sdk_vectors_fail_with_a_wrong_secret_and_after_expiry() {
 }
 
 // -------------------------------------------------------------------------------------------
-// Spec §12: the example tokens for the same input from Go, Node, Python and Rust 0.6.2.
+// Example tokens for the same input from Go, Node, Python and Rust 0.6.2: Node's, Python's and
+// Rust's minted with a pinned clock, Go's derived by hand from livekit/protocol (the interop
+// tests reproduce Go's, Node's and Python's).
 // Input: key APIexample, identity alice, name Alice, room standup, roomJoin, canPublish false,
 // 6 h TTL, clock pinned to 1700000000.
 // -------------------------------------------------------------------------------------------
@@ -273,7 +278,7 @@ const GO_WEBHOOK_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ
 #[test]
 fn spec_section_12_examples_decode_as_the_spec_table_says() {
     let verifier = verifier(EXAMPLE_KEY, EXAMPLE_SECRET);
-    // (who, token, payload as the spec prints it, effective canPublishData per the table)
+    // (who, token, payload as that SDK writes it, effective canPublishData on the server)
     let cases = [
         (
             "Go",

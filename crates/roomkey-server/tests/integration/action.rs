@@ -1,6 +1,6 @@
-//! `POST /api/v1/generate-access-token`: the seed action over HTTP, props by their own names;
-//! and development mode. (`createRoomIfNotExists` in development mode is tested against the real
-//! LiveKit server in `crates/roomkey-interop/tests/server_rooms.rs`.)
+//! `POST /api/v1/generate-access-token`: the Generate Access Token action over HTTP, props by
+//! their own names; and development mode. (`createRoomIfNotExists` in development mode is tested
+//! against the real LiveKit server in `crates/roomkey-interop/tests/server_rooms.rs`.)
 
 use roomkey_server::{App, Config, EnvOverrides, SUMMARY};
 use serde_json::json;

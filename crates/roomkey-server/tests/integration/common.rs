@@ -44,7 +44,8 @@ pub fn env() -> EnvOverrides {
 /// * `kiosk` → `kiosk`: nothing may be set, generated identity, rooms `lobby` and `support-*`,
 ///   a viewer (`can_publish = false`);
 /// * `ops` (admin) → `admin`: room admin, list, sources camera+mic, destination `stage`, ttl;
-/// * `viewer-admin` (admin) → `viewer`: may use the seed action, but only as a viewer.
+/// * `viewer-admin` (admin) → `viewer`: may use the Generate Access Token action, but only as a
+///   viewer.
 ///
 /// `extra` is appended at the top level (before the tables).
 pub fn base_config(extra: &str) -> String {

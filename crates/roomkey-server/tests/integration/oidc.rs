@@ -79,7 +79,7 @@ async fn valid_sessions_get_tokens_for_their_subject() {
     // Keys were fetched once for both.
     assert_eq!(idp.fetches(), 1);
 
-    // Session callers may not use the seed action.
+    // Session callers may not use the Generate Access Token action.
     action(&r, Some(&rs), json!({"identity": "user-rs"}))
         .await
         .error(403, "admin_only");

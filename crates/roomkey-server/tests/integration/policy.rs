@@ -107,7 +107,7 @@ async fn egress_is_never_passed_through() {
     }
 }
 
-/// What the seed action asks for, and whether the viewer-admin may have it.
+/// What the Generate Access Token action asks for, and whether the viewer-admin may have it.
 #[tokio::test]
 async fn seed_action_switches_cannot_exceed_the_profile() {
     let r = router(&base_config(""));
