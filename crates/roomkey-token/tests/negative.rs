@@ -873,7 +873,7 @@ corpus! {
     };
     /// A correctly signed 900 KB token under a raised cap.
     ok_large_token_under_raised_cap => accepts(token_with_metadata(900_000)).options(cap(2 << 20));
-    /// The spec §12 Node token (header without typ) at T.
+    /// The Node SDK's token for alice/Alice/standup/canPublish=false (header without typ) at T.
     ok_spec_node_vector => {
         let t = "eyJhbGciOiJIUzI1NiJ9.eyJuYW1lIjoiQWxpY2UiLCJ2aWRlbyI6eyJyb29tSm9pbiI6dHJ1ZSwicm9vbSI6InN0YW5kdXAiLCJjYW5QdWJsaXNoIjpmYWxzZX0sImlzcyI6IkFQSWV4YW1wbGUiLCJleHAiOjE3MDAwMjE2MDAsIm5iZiI6MTcwMDAwMDAwMCwic3ViIjoiYWxpY2UifQ.3kk7FMJem3quqcjYqPsU6Ny80YA3BlYGIK0dhJFF74o";
         accepts(t).then(|v| {
@@ -881,7 +881,7 @@ corpus! {
             assert!(!v.claims.video.as_ref().unwrap().effective_can_publish_data());
         })
     };
-    /// The spec §12 Rust SDK 0.6 token (typ first, every field, roomConfig null) at T.
+    /// The Rust SDK 0.6's token for the same input (typ first, every field, roomConfig null) at T.
     ok_spec_rust_vector => {
         let t = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDAwMjE2MDAsImlzcyI6IkFQSWV4YW1wbGUiLCJuYmYiOjE3MDAwMDAwMDAsInN1YiI6ImFsaWNlIiwibmFtZSI6IkFsaWNlIiwidmlkZW8iOnsicm9vbUNyZWF0ZSI6ZmFsc2UsInJvb21MaXN0IjpmYWxzZSwicm9vbVJlY29yZCI6ZmFsc2UsInJvb21BZG1pbiI6ZmFsc2UsInJvb21Kb2luIjp0cnVlLCJyb29tIjoic3RhbmR1cCIsImRlc3RpbmF0aW9uUm9vbSI6IiIsImNhblB1Ymxpc2giOmZhbHNlLCJjYW5TdWJzY3JpYmUiOnRydWUsImNhblB1Ymxpc2hEYXRhIjp0cnVlLCJjYW5QdWJsaXNoU291cmNlcyI6W10sImNhblVwZGF0ZU93bk1ldGFkYXRhIjpmYWxzZSwiaW5ncmVzc0FkbWluIjpmYWxzZSwiaGlkZGVuIjpmYWxzZSwicmVjb3JkZXIiOmZhbHNlfSwic2lwIjp7ImFkbWluIjpmYWxzZSwiY2FsbCI6ZmFsc2V9LCJzaGEyNTYiOiIiLCJtZXRhZGF0YSI6IiIsImF0dHJpYnV0ZXMiOnt9LCJyb29tQ29uZmlnIjpudWxsfQ.Gd2tcTLMSocVqBrq8OFzfSFTM5p65pjwLlYyYx7s0_Q";
         accepts(t).then(|v| assert_eq!(v.claims.room_config, None))
