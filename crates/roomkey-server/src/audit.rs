@@ -99,11 +99,8 @@ fn grants_digest(claims: &Claims) -> [u8; 16] {
         Sha256::digest(grants.as_slice())
     });
     let mut hex = [0u8; 16];
-    for (pair, byte) in hex.chunks_exact_mut(2).zip(digest.iter()) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0x0f)];
-    }
+    // 8 digest bytes fill the 16 digits exactly, so this cannot fail.
+    let _ = hex::encode_to_slice(&digest[..8], &mut hex);
     hex
 }
 

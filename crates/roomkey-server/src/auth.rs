@@ -293,8 +293,5 @@ fn unverified_issuer(token: &str) -> Option<String> {
 
 /// Hex SHA-256 of an API key, as `key_sha256` in the configuration wants it.
 pub fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(key.as_bytes()))
 }

@@ -867,9 +867,7 @@ fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
         return Err("key_sha256 must be 64 hex digits: the SHA-256 of the key (`roomkey key-hash` prints it)".into());
     }
     let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
-    }
+    hex::decode_to_slice(s, &mut out).map_err(|e| e.to_string())?;
     Ok(out)
 }
 

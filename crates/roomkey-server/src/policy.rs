@@ -13,15 +13,28 @@ use roomkey_token::{
 
 use crate::config::GrantsFile;
 
-/// A glob over names: `*` matches any run of characters, `?` one character.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Glob(String);
+/// A glob over names: `*` matches any run of characters, `?` one character (the `wildmatch`
+/// crate's matching, checked against a reference matcher by a property test below).
+#[derive(Debug, Clone)]
+pub struct Glob {
+    pattern: String,
+    matcher: wildmatch::WildMatch,
+}
+
+impl PartialEq for Glob {
+    fn eq(&self, other: &Glob) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+impl Eq for Glob {}
 
 impl Glob {
     /// Checks a pattern.
     ///
     /// # Errors
-    /// A message for an empty or over-long pattern.
+    /// A message for an empty or over-long pattern, or one with `[`, `]`, `{` or `}` (which
+    /// other glob dialects read as classes or alternatives).
     pub fn new(pattern: &str) -> Result<Glob, String> {
         if pattern.is_empty() {
             return Err("an empty pattern matches nothing; remove it or write \"*\"".into());
@@ -34,41 +47,15 @@ impl Glob {
                 "pattern {pattern:?} uses {c:?}: only * (any run of characters) and ? (one character) are wildcards; list alternatives as separate patterns"
             ));
         }
-        Ok(Glob(pattern.to_owned()))
+        Ok(Glob {
+            pattern: pattern.to_owned(),
+            matcher: wildmatch::WildMatch::new(pattern),
+        })
     }
 
     /// Whether `name` matches.
     pub fn matches(&self, name: &str) -> bool {
-        let pattern = self.0.as_str();
-        // Iterative wildcard match, backtracking to the last `*` (linear in practice), over
-        // byte offsets so that nothing is allocated.
-        let (mut pi, mut ni) = (0, 0);
-        // Just after the last `*` seen, and where in the name its match ends so far.
-        let mut star: Option<(usize, usize)> = None;
-        loop {
-            let p = pattern[pi..].chars().next();
-            let n = name[ni..].chars().next();
-            match (p, n) {
-                (Some('*'), _) => {
-                    pi += 1;
-                    star = Some((pi, ni));
-                }
-                (Some(p), Some(n)) if p == '?' || p == n => {
-                    pi += p.len_utf8();
-                    ni += n.len_utf8();
-                }
-                (_, Some(_)) => {
-                    // Let the last `*` take one more character, and retry after it.
-                    let Some((after_star, taken)) = star else {
-                        return false;
-                    };
-                    let skip = name[taken..].chars().next().map_or(1, char::len_utf8);
-                    star = Some((after_star, taken + skip));
-                    (pi, ni) = (after_star, taken + skip);
-                }
-                (_, None) => return pattern[pi..].bytes().all(|b| b == b'*'),
-            }
-        }
+        self.matcher.matches(name)
     }
 }
 
