@@ -459,6 +459,20 @@ fn transport_cause(e: &reqwest::Error) -> String {
     }
 }
 
+/// Whether a URL's host is this machine: `localhost` (or a name under `.localhost`, which
+/// resolves to loopback by RFC 6761) or a loopback address (127.0.0.0/8, ::1).
+pub fn is_local_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Turns a LiveKit URL into the HTTP origin RoomService is served on.
 ///
 /// `ws://` becomes `http://` and `wss://` becomes `https://` (the scheme's case does not

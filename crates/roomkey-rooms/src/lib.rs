@@ -24,6 +24,6 @@ mod client;
 mod error;
 mod types;
 
-pub use client::{ClientOptions, RoomClient, normalize_url};
+pub use client::{ClientOptions, RoomClient, is_local_host, normalize_url};
 pub use error::{AuthFailure, CredentialSources, RoomError};
 pub use types::{CreateRoomRequest, ParticipantInfo, Room};

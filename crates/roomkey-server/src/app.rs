@@ -183,7 +183,8 @@ fn cors(origins: &[String], loopback: bool) -> CorsLayer {
 }
 
 /// Whether a browser origin is a page served from this machine over plain HTTP:
-/// `http://localhost`, `http://127.0.0.1` (any 127/8 address) or `http://[::1]`, on any port.
+/// `http://localhost` (or a name under `.localhost`), `http://127.0.0.1` (any 127/8 address)
+/// or `http://[::1]`, on any port.
 fn is_loopback_origin(origin: &[u8]) -> bool {
     let Ok(origin) = std::str::from_utf8(origin) else {
         return false;
@@ -191,14 +192,7 @@ fn is_loopback_origin(origin: &[u8]) -> bool {
     let Ok(url) = url::Url::parse(origin) else {
         return false;
     };
-    url.scheme() == "http"
-        && url.path() == "/"
-        && match url.host() {
-            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        }
+    url.scheme() == "http" && url.path() == "/" && roomkey_rooms::is_local_host(&url)
 }
 
 /// How many keys a rate limiter holds before forgetting those that are back to a full burst.

@@ -829,35 +829,20 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 
 /// Whether `url` is plain `http://` to a loopback host (127.0.0.0/8, ::1 or localhost).
 fn is_loopback_http(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return false;
-    }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or_default()
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    url::Url::parse(url).is_ok_and(|u| {
+        u.scheme() == "http" && u.username().is_empty() && roomkey_rooms::is_local_host(&u)
+    })
 }
 
 fn check_ws_url(s: &str) -> Result<(), String> {
-    let lower = s.to_ascii_lowercase();
-    if ["ws://", "wss://", "http://", "https://"]
-        .iter()
-        .any(|p| lower.starts_with(p))
-    {
-        Ok(())
-    } else {
-        Err(format!(
-            "livekit_url {s:?} must start with wss:// (or ws:// for a local server)"
-        ))
+    let parsed = url::Url::parse(s).ok().filter(|u| {
+        matches!(u.scheme(), "ws" | "wss" | "http" | "https") && u.host_str().is_some()
+    });
+    match parsed {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "livekit_url {s:?} must start with wss:// (or ws:// for a local server), followed by a host"
+        )),
     }
 }
 

@@ -153,18 +153,7 @@ impl KeySetArgs {
 /// Whether a LiveKit URL names this machine: `localhost` (or a name under `.localhost`) or a
 /// loopback address. A URL that does not parse is not local.
 pub(crate) fn is_local(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return false;
-    };
-    match parsed.host() {
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    url::Url::parse(url).is_ok_and(|u| roomkey_rooms::is_local_host(&u))
 }
 
 fn read_secret_file(path: &Path) -> Result<String> {

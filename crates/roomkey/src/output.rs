@@ -78,34 +78,11 @@ fn is_invisible(c: char) -> bool {
         '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
-/// Formats unix seconds as an RFC 3339 UTC timestamp (`2026-11-29T08:00:00Z`).
+/// Formats unix seconds as an RFC 3339 UTC timestamp (`2026-11-29T08:00:00Z`); a time outside
+/// the years -9999 to 9999 is shown as its number of seconds.
 pub(crate) fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Shift the epoch to 0000-03-01 so leap days fall at the end of each 400-year era.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    (year, month as u32, day as u32)
+    jiff::Timestamp::from_second(unix)
+        .map_or_else(|_| format!("{unix} (unix seconds)"), |t| t.to_string())
 }
 
 #[cfg(test)]
@@ -128,5 +105,6 @@ mod tests {
         assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MAX), format!("{} (unix seconds)", i64::MAX));
     }
 }
