@@ -58,16 +58,19 @@ impl App {
     /// events.
     ///
     /// # Errors
-    /// If the RoomService client cannot be built.
-    pub fn new(config: Config) -> anyhow::Result<Arc<App>> {
+    /// If the RoomService client cannot be built (its URL is not a LiveKit URL).
+    pub fn new(config: Config) -> Result<Arc<App>, roomkey_rooms::RoomError> {
         Self::with_audit_log(config, AuditLog::Events)
     }
 
     /// Builds the state for a checked configuration, with audit lines going to `audit`.
     ///
     /// # Errors
-    /// If the RoomService client cannot be built.
-    pub fn with_audit_log(config: Config, audit: AuditLog) -> anyhow::Result<Arc<App>> {
+    /// As [`App::new`].
+    pub fn with_audit_log(
+        config: Config,
+        audit: AuditLog,
+    ) -> Result<Arc<App>, roomkey_rooms::RoomError> {
         let rooms = match &config.room_service_url {
             Some(url) => Some(RoomClient::new(url, config.key.clone())?),
             None => None,

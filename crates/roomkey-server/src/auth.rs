@@ -221,7 +221,7 @@ impl Authenticator {
     async fn fetch_jwks(
         &self,
         url: &str,
-    ) -> anyhow::Result<HashMap<String, (Algorithm, Arc<DecodingKey>)>> {
+    ) -> Result<HashMap<String, (Algorithm, Arc<DecodingKey>)>, reqwest::Error> {
         #[derive(serde::Deserialize)]
         struct RawSet {
             keys: Vec<serde_json::Value>,
