@@ -114,7 +114,7 @@ fn near_miss(field: &UnknownField) -> Option<ApiError> {
                 });
             }
             if parents.is_empty() {
-                field_names::<crate::app::StandardRequest>()
+                field_names::<crate::requests::StandardRequest>()
             } else {
                 field_names::<RoomConfiguration>()
             }

@@ -18,6 +18,8 @@ mod json;
 pub mod logging;
 mod metrics;
 pub mod policy;
+mod requests;
+mod token_endpoint;
 
 use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;

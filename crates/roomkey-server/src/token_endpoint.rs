@@ -1,0 +1,565 @@
+//! The token endpoints, `POST /api/token` and `POST /api/v1/generate-access-token`: one
+//! pipeline from the request to the answer (limits, authentication, the body, the policy, the
+//! room, the token, the audit line), timed and counted, refusals logged.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt as _;
+use governor::DefaultKeyedRateLimiter;
+use http_body_util::BodyExt as _;
+use roomkey_rooms::CreateRoomRequest;
+use roomkey_token::input::{field_names, from_json_noting_unknown};
+use roomkey_token::{AccessToken, Claims, MintError, RoomConfiguration};
+use serde::Serialize;
+
+use crate::audit;
+use crate::denials::Refused;
+use crate::error::ApiError;
+use crate::fields;
+use crate::json;
+use crate::metrics;
+use crate::policy::{self, Caller, Decision};
+
+use crate::app::{App, SUMMARY};
+use crate::requests::{ActionRequest, StandardRequest};
+
+/// How many keys a rate limiter holds before forgetting those that are back to a full burst.
+const LIMITER_KEYS_BEFORE_CLEANUP: usize = 10_000;
+
+/// Which endpoint a request came through (metric label).
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Standard,
+    Action,
+}
+
+impl Endpoint {
+    fn index(self) -> usize {
+        match self {
+            Endpoint::Standard => 0,
+            Endpoint::Action => 1,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        metrics::ENDPOINTS[self.index()]
+    }
+}
+
+pub(crate) async fn standard(State(app): State<Arc<App>>, request: Request) -> Response {
+    handle(&app, Endpoint::Standard, request).await
+}
+
+pub(crate) async fn action(State(app): State<Arc<App>>, request: Request) -> Response {
+    handle(&app, Endpoint::Action, request).await
+}
+
+async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
+    let started = Instant::now();
+    let mut profile = None;
+    let mut who = Refused::default();
+    // The client's address is taken before the request moves into the pipeline, so that a
+    // refusal that drops it (a timeout, a panic) still logs who it was. Only the peer address
+    // and the forwarded header are kept, by reference count; they are read only for a refusal.
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied();
+    let forwarded = app
+        .config
+        .trust_forwarded_for
+        .then(|| {
+            request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .cloned()
+        })
+        .flatten();
+    let deadline = tokio::time::Instant::from_std(started + app.config.request_timeout);
+    let issued = async {
+        let mut issuing = std::pin::pin!(issue(app, endpoint, request, &mut profile, &mut who));
+        // Nearly every request completes at its first poll (its body has arrived with its
+        // head); the timer is set up only for one that has to wait.
+        let first = std::future::poll_fn(|cx| Poll::Ready(issuing.as_mut().poll(cx))).await;
+        match first {
+            Poll::Ready(result) => Ok(result),
+            Poll::Pending => tokio::time::timeout_at(deadline, issuing).await,
+        }
+    };
+    // A panic answers 500 like any other internal error, instead of dropping the connection.
+    let result = match std::panic::AssertUnwindSafe(issued).catch_unwind().await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_elapsed)) => Err(ApiError::Timeout),
+        Err(_panic) => Err(ApiError::Internal("a handler panicked".into())),
+    };
+    app.metrics
+        .observe(endpoint.index(), started.elapsed().as_secs_f64());
+    match result {
+        Ok(response) => {
+            app.metrics
+                .issued(endpoint.index(), profile.unwrap_or(usize::MAX));
+            response
+        }
+        Err(e) => {
+            let profile_index = profile;
+            let profile = profile.map_or("-", |p| app.config.profiles[p].name.as_str());
+            who.client = Some(client_ip_of(forwarded.as_ref(), peer.as_ref()));
+            app.denials.log(&e, endpoint.label(), profile, &who);
+            app.metrics
+                .denied(endpoint.index(), e.code(), profile_index);
+            e.into_response()
+        }
+    }
+}
+
+async fn issue(
+    app: &App,
+    endpoint: Endpoint,
+    request: Request,
+    profile_index: &mut Option<usize>,
+    who: &mut Refused,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    // Filled in only for a refusal, so that an issued token pays nothing for it.
+    let refused = |who: &mut Refused, caller: Option<&Caller>| {
+        who.caller = caller.map(|c| c.name.clone());
+    };
+    if let Some(limiter) = &app.per_ip {
+        limit(limiter, &client_ip(app, &parts), "ip").inspect_err(|_| refused(who, None))?;
+    }
+    let caller = authenticate(app, &parts.headers)
+        .await
+        .inspect_err(|_| refused(who, None))?;
+    let result = issue_for(app, endpoint, &parts, body, &caller, profile_index).await;
+    if result.is_err() {
+        refused(who, Some(&caller));
+    }
+    result
+}
+
+/// The rest of [`issue`], for an authenticated caller.
+async fn issue_for(
+    app: &App,
+    endpoint: Endpoint,
+    parts: &axum::http::request::Parts,
+    body: Body,
+    caller: &Caller,
+    profile_index: &mut Option<usize>,
+) -> Result<Response, ApiError> {
+    let profile = &app.config.profiles[caller.profile];
+    *profile_index = Some(caller.profile);
+    if let Some(limiter) = &app.per_caller {
+        let key = match &caller.subject {
+            Some(subject) => format!("{}/{subject}", caller.name),
+            None => caller.name.clone(),
+        };
+        limit(limiter, &key, "caller")?;
+    }
+    if matches!(endpoint, Endpoint::Action) && !caller.admin {
+        return Err(ApiError::AdminOnly);
+    }
+    let body = read_body(body, app.config.max_body_bytes).await?;
+    let (token, ttl, create_first) = prepare(
+        endpoint,
+        profile,
+        caller,
+        &parts.headers,
+        &body,
+        &app.ignored_fields,
+    )?;
+    if create_first {
+        // Boxed: the room creation (an HTTP call, and the token held across it) is a large
+        // state, which would otherwise make every request's future large, and a future is
+        // copied whole each time it moves.
+        return Box::pin(async move {
+            // Nothing happens on the LiveKit server for a token that cannot be minted.
+            token.validate().map_err(mint_error)?;
+            create_room(app, token.claims(), &profile.name).await?;
+            finish(app, endpoint, profile, caller, &token, ttl)
+        })
+        .await;
+    }
+    finish(app, endpoint, profile, caller, &token, ttl)
+}
+
+/// Reads a request body of at most `limit` bytes. A body that arrives in one piece (nearly
+/// every token request) is kept as it came, without a copy.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::TooLarge { limit };
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large());
+    }
+    let mut whole: Option<Bytes> = None;
+    let mut pieces: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        // The client went away or sent a malformed chunked body: nobody reads the answer.
+        let frame = frame.map_err(|_| ApiError::BadRequest {
+            field: None,
+            message: "the request body could not be read".into(),
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let so_far = whole.as_ref().map_or(pieces.len(), Bytes::len);
+        if so_far + data.len() > limit {
+            return Err(too_large());
+        }
+        match whole.take() {
+            None if pieces.is_empty() => whole = Some(data),
+            None => pieces.extend_from_slice(&data),
+            Some(first) => {
+                pieces.reserve(first.len() + data.len());
+                pieces.extend_from_slice(&first);
+                pieces.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(whole.unwrap_or_else(|| Bytes::from(pieces)))
+}
+
+/// The synchronous middle of a request: parses the body, applies the policy and builds the
+/// token (not yet signed). Returns it with its TTL and whether the room is to be created first.
+fn prepare(
+    endpoint: Endpoint,
+    profile: &policy::Profile,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &[u8],
+    ignored: &fields::IgnoredFields,
+) -> Result<(AccessToken, Duration, bool), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| is_json_media_type(v.as_bytes()));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bad_json = |e: serde_json::Error| ApiError::BadRequest {
+        field: None,
+        message: format!("the body is not a valid request: {e}"),
+    };
+    // JSON is UTF-8. Checked once here, the parser need not check each string again.
+    let body = std::str::from_utf8(body).map_err(|e| ApiError::BadRequest {
+        field: None,
+        message: format!(
+            "the body is not valid UTF-8 (at byte {}), so it is not JSON",
+            e.valid_up_to()
+        ),
+    })?;
+    let body = if body.bytes().all(|b| b.is_ascii_whitespace()) {
+        "{}"
+    } else {
+        body
+    };
+    // serde would read a JSON array positionally into the request's fields.
+    if body.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
+        return Err(ApiError::BadRequest {
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
+    let request = match endpoint {
+        Endpoint::Standard => {
+            let (r, unknown) =
+                from_json_noting_unknown::<StandardRequest>(body).map_err(bad_json)?;
+            if unknown.total > 0 {
+                fields::standard_unknown(ignored, &unknown)?;
+            }
+            r.into_request()
+        }
+        Endpoint::Action => {
+            let (r, unknown) = from_json_noting_unknown::<ActionRequest>(body).map_err(bad_json)?;
+            if let Some(first) = unknown.fields.first() {
+                return Err(fields::refused(first, field_names::<ActionRequest>()));
+            }
+            r.into_request()?
+        }
+    };
+    let decision = policy::decide(profile, caller, request).map_err(|d| ApiError::Forbidden {
+        field: d.field,
+        reason: d.reason,
+    })?;
+    let (create_first, ttl) = (decision.create_room, decision.ttl);
+    // The decision's strings move into the token; from here on they are read from its claims.
+    Ok((build_token(profile, decision), ttl, create_first))
+}
+
+/// The synchronous end of a request: signs the token, writes the audit line and the answer.
+fn finish(
+    app: &App,
+    endpoint: Endpoint,
+    profile: &policy::Profile,
+    caller: &Caller,
+    token: &AccessToken,
+    ttl: Duration,
+) -> Result<Response, ApiError> {
+    let claims = token.claims();
+    // One clock read: the token's times and the audit line's timestamp.
+    let now = SystemTime::now();
+    let now_secs = roomkey_token::unix_seconds(now);
+    let jwt = token
+        .sign_at(&app.config.key, now_secs)
+        .map_err(mint_error)?;
+    audit::issued(&app.audit, now, caller, &profile.name, claims, ttl);
+    let (status, body) = match endpoint {
+        Endpoint::Standard => (
+            StatusCode::CREATED,
+            Ok(standard_answer(
+                &profile.livekit_url,
+                &jwt,
+                claims.room(),
+                &claims.name,
+            )),
+        ),
+        Endpoint::Action => (
+            StatusCode::OK,
+            serde_json::to_vec(&ActionResponse {
+                token: &jwt,
+                summary: SUMMARY,
+                expires_at: Some(token.expires_at(now_secs)),
+                identity: &claims.sub,
+                room: claims.room(),
+                server_url: &profile.livekit_url,
+            }),
+        ),
+    };
+    let body = body.map_err(|e| ApiError::Internal(format!("cannot write the response: {e}")))?;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The standard endpoint's answer, in snake_case only (Swift and Rust clients read nothing
+/// else): `{"server_url":…,"participant_token":…,"room_name":…,"participant_name":…}`.
+///
+/// Allocated at its exact size: `Bytes` takes over a vector whose length is its capacity as it
+/// is, but needs one more allocation for any other.
+fn standard_answer(server_url: &str, token: &str, room: &str, name: &str) -> Vec<u8> {
+    const SERVER_URL: &[u8] = b"{\"server_url\":";
+    const TOKEN: &[u8] = b",\"participant_token\":\"";
+    const ROOM_NAME: &[u8] = b"\",\"room_name\":";
+    const PARTICIPANT_NAME: &[u8] = b",\"participant_name\":";
+    // A compact JWS is base64url and dots: nothing in it needs escaping. (The check says where
+    // it failed, never what the token is.)
+    debug_assert_eq!(
+        token
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))),
+        None,
+        "a byte of the token is outside base64url and dots"
+    );
+    let len = SERVER_URL.len()
+        + json::quoted_len(server_url)
+        + TOKEN.len()
+        + token.len()
+        + ROOM_NAME.len()
+        + json::quoted_len(room)
+        + PARTICIPANT_NAME.len()
+        + json::quoted_len(name)
+        + 1;
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(SERVER_URL);
+    json::push_str(&mut out, server_url);
+    out.extend_from_slice(TOKEN);
+    out.extend_from_slice(token.as_bytes());
+    out.extend_from_slice(ROOM_NAME);
+    json::push_str(&mut out, room);
+    out.extend_from_slice(PARTICIPANT_NAME);
+    json::push_str(&mut out, name);
+    out.push(b'}');
+    debug_assert_eq!(out.len(), len);
+    out
+}
+
+/// The action endpoint's answer.
+#[derive(Serialize)]
+struct ActionResponse<'a> {
+    token: &'a str,
+    summary: &'a str,
+    expires_at: Option<i64>,
+    identity: &'a str,
+    room: &'a str,
+    server_url: &'a str,
+}
+
+/// Whether a Content-Type is `application/json` (any case, with or without parameters).
+fn is_json_media_type(value: &[u8]) -> bool {
+    const JSON: &[u8] = b"application/json";
+    let value = value.trim_ascii_start();
+    value.len() >= JSON.len()
+        && value[..JSON.len()].eq_ignore_ascii_case(JSON)
+        && matches!(value.get(JSON.len()), None | Some(b';' | b' ' | b'\t'))
+}
+
+/// The client's address for per-IP limits: the connection's peer, or, behind a trusted reverse
+/// proxy, the last `X-Forwarded-For` entry (the one that proxy appended; earlier entries are
+/// whatever the client chose to send).
+fn client_ip(app: &App, parts: &axum::http::request::Parts) -> IpAddr {
+    let forwarded = app
+        .config
+        .trust_forwarded_for
+        .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
+        .flatten();
+    client_ip_of(forwarded, parts.extensions.get::<ConnectInfo<SocketAddr>>())
+}
+
+/// [`client_ip`] from its two sources: the last `X-Forwarded-For` value (when trusted) and
+/// the connection's peer.
+fn client_ip_of(forwarded: Option<&HeaderValue>, peer: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
+    forwarded
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        .unwrap_or_else(|| peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip()))
+}
+
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    if app.config.dev {
+        return Ok(Caller {
+            name: "dev".into(),
+            subject: None,
+            display_name: None,
+            profile: 0,
+            admin: true,
+        });
+    }
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    app.auth
+        .authenticate(header)
+        .await
+        .map_err(ApiError::Unauthenticated)
+}
+
+fn limit<K: std::hash::Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+    scope: &'static str,
+) -> Result<(), ApiError> {
+    // Keys of callers and addresses not seen for a while would otherwise pile up.
+    if limiter.len() > LIMITER_KEYS_BEFORE_CLEANUP {
+        limiter.retain_recent();
+    }
+    limiter.check_key(key).map_err(|not_until| {
+        // The limiter's own clock: building a `DefaultClock` per refusal calibrates a new one
+        // (CPUID and a TSC calibration), which made a 429 cost 65 µs of CPU against 25 µs
+        // for an issued token in `scripts/bench-server`.
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
+        ApiError::RateLimited {
+            retry_after: wait.as_secs() + 1,
+            scope,
+        }
+    })
+}
+
+fn build_token(profile: &policy::Profile, d: Decision) -> AccessToken {
+    let (sip, agent, inference, observability) = policy::other_grants(&profile.grants);
+    let mut token = AccessToken::new()
+        .with_identity(d.identity)
+        .with_name(d.name)
+        .with_metadata(d.metadata)
+        .with_attributes(d.attributes)
+        .with_video(d.video)
+        .with_ttl(d.ttl);
+    if let Some(config) = d.room_config {
+        token = token.with_room_config(config);
+    }
+    if let Some(g) = sip {
+        token = token.with_sip(g);
+    }
+    if let Some(g) = agent {
+        token = token.with_agent(g);
+    }
+    if let Some(g) = inference {
+        token = token.with_inference(g);
+    }
+    if let Some(g) = observability {
+        token = token.with_observability(g);
+    }
+    token
+}
+
+fn mint_error(e: MintError) -> ApiError {
+    let field = match &e {
+        MintError::TooLong { field, .. } => Some(match *field {
+            "sub (identity)" => "participant_identity",
+            "video.room" => "room_name",
+            "name" => "participant_name",
+            "metadata" => "participant_metadata",
+            other => other,
+        }),
+        MintError::AttributesTooLarge { .. } => Some("participant_attributes"),
+        _ => None,
+    };
+    ApiError::BadRequest {
+        field: field.map(str::to_owned),
+        message: e.to_string(),
+    }
+}
+
+async fn create_room(app: &App, claims: &Claims, profile: &str) -> Result<(), ApiError> {
+    let Some(client) = &app.rooms else {
+        return Err(ApiError::Internal(format!(
+            "profile {profile} creates rooms but no RoomService URL is configured"
+        )));
+    };
+    let request = CreateRoomRequest::from_config(
+        claims.room(),
+        claims
+            .room_config
+            .as_deref()
+            .unwrap_or(&RoomConfiguration::default()),
+        "",
+    );
+    let result = client.create_room(&request).await;
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    app.metrics
+        .room_service
+        .get_or_create(&metrics::Outcome { outcome })
+        .inc();
+    result.map(|_| ()).map_err(ApiError::Upstream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_answer_is_the_json_object_of_its_four_fields() {
+        for (url, room, name) in [
+            ("wss://livekit.example.com", "support-1", "Ann"),
+            ("wss://x.test/\"q\"", "room\\with\nnewline", "Zoë 🙂 \u{1}"),
+            ("", "", ""),
+        ] {
+            let token = "eyJhbGciOiJIUzI1NiJ9.e30.c2ln";
+            let answer = standard_answer(url, token, room, name);
+            let parsed: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+            assert_eq!(
+                parsed,
+                serde_json::json!({
+                    "server_url": url,
+                    "participant_token": token,
+                    "room_name": room,
+                    "participant_name": name,
+                })
+            );
+            // The order LiveKit's examples use, server_url first.
+            assert!(answer.starts_with(b"{\"server_url\":"));
+        }
+    }
+}
