@@ -1,0 +1,197 @@
+//! The configuration file as written: the TOML tables, read with their spans so that every
+//! check can name the line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The configuration file, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on, e.g. "0.0.0.0:8080".
+    pub listen: Option<Spanned<String>>,
+    /// LiveKit URL handed to clients as `server_url` (ws:// or wss://); required here or in
+    /// `LIVEKIT_URL`.
+    pub livekit_url: Option<Spanned<String>>,
+    /// URL of the LiveKit server's RoomService, when rooms are created first (default: livekit_url).
+    pub room_service_url: Option<Spanned<String>>,
+    /// LiveKit API key.
+    pub api_key: Option<Spanned<String>>,
+    /// File holding the LiveKit API secret.
+    pub api_secret_file: Option<Spanned<String>>,
+    /// Per-request timeout, e.g. "10s".
+    pub request_timeout: Option<Spanned<String>>,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Origins allowed to call from a browser (CORS); empty means none.
+    #[serde(default)]
+    pub cors_origins: Vec<Spanned<String>>,
+    /// Log format: "text" or "json".
+    pub log_format: Option<Spanned<String>>,
+    /// Take the client address for per-IP limits from the last `X-Forwarded-For` entry (set
+    /// this only behind a reverse proxy that appends it).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+    /// Rate limits.
+    #[serde(default)]
+    pub rate_limit: RateLimitFile,
+    /// Static API-key callers.
+    #[serde(default, rename = "caller")]
+    pub callers: Vec<Spanned<CallerFile>>,
+    /// OIDC issuers whose session JWTs are accepted.
+    #[serde(default)]
+    pub oidc: Vec<Spanned<OidcFile>>,
+    /// Named policies.
+    #[serde(default, rename = "profile")]
+    pub profiles: BTreeMap<String, Spanned<ProfileFile>>,
+}
+
+/// `[rate_limit]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitFile {
+    /// Requests per minute per authenticated caller (0 = unlimited).
+    pub per_caller_per_minute: Option<u32>,
+    /// Requests per minute per client IP (0 = unlimited).
+    pub per_ip_per_minute: Option<u32>,
+    /// Requests allowed in a burst.
+    pub burst: Option<u32>,
+}
+
+/// `[[caller]]`: a static API key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerFile {
+    /// Name used in logs and metrics.
+    pub name: String,
+    /// Hex SHA-256 of the key the caller presents as `Authorization: Bearer <key>`.
+    pub key_sha256: Spanned<String>,
+    /// The profile that applies.
+    pub profile: Spanned<String>,
+    /// May use the action endpoint and the web page.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// `[[oidc]]`: an identity provider whose session JWTs authenticate callers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcFile {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Where its JWKS is served.
+    pub jwks_url: Spanned<String>,
+    /// Expected `aud`.
+    pub audience: String,
+    /// Claim holding the participant identity (default `sub`).
+    pub identity_claim: Option<String>,
+    /// Claim holding the display name, if any.
+    pub name_claim: Option<String>,
+    /// The profile that applies.
+    pub profile: Spanned<String>,
+    /// Clock leeway, e.g. "60s".
+    pub leeway: Option<Spanned<String>>,
+    /// Least time between two JWKS downloads triggered by an unknown `kid` (default "10s").
+    pub jwks_min_refresh: Option<Spanned<String>>,
+}
+
+/// `[profile.NAME]`: what a caller may get.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    /// Allowed room names and glob patterns (`*`, `?`).
+    #[serde(default)]
+    pub rooms: Vec<Spanned<String>>,
+    /// Prefix of generated room names.
+    pub room_prefix: Option<String>,
+    /// "subject", "request" or "generated".
+    pub identity: Option<Spanned<String>>,
+    /// Request fields the caller may set.
+    #[serde(default)]
+    pub fields: Vec<Spanned<String>>,
+    /// Agents the caller may dispatch (names or globs).
+    #[serde(default)]
+    pub agents: Vec<Spanned<String>>,
+    /// Default TTL.
+    pub ttl: Option<Spanned<String>>,
+    /// Longest TTL a request may ask for.
+    pub max_ttl: Option<Spanned<String>>,
+    /// Create the room through RoomService before minting.
+    #[serde(default)]
+    pub create_room: bool,
+    /// LiveKit URL returned for this profile (default: the top-level livekit_url).
+    pub livekit_url: Option<Spanned<String>>,
+    /// The grants issued.
+    #[serde(default)]
+    pub grants: GrantsFile,
+}
+
+/// `[profile.NAME.grants]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct GrantsFile {
+    /// video.roomJoin (default true).
+    pub room_join: Option<bool>,
+    /// video.canPublish.
+    pub can_publish: Option<bool>,
+    /// video.canSubscribe.
+    pub can_subscribe: Option<bool>,
+    /// video.canPublishData.
+    pub can_publish_data: Option<bool>,
+    /// video.canPublishSources.
+    #[serde(default)]
+    pub can_publish_sources: Vec<Spanned<String>>,
+    /// video.canUpdateOwnMetadata.
+    pub can_update_own_metadata: Option<bool>,
+    /// video.canSubscribeMetrics.
+    pub can_subscribe_metrics: Option<bool>,
+    /// video.canManageAgentSession.
+    pub can_manage_agent_session: Option<bool>,
+    /// video.hidden.
+    #[serde(default)]
+    pub hidden: bool,
+    /// video.recorder.
+    #[serde(default)]
+    pub recorder: bool,
+    /// video.agent.
+    #[serde(default)]
+    pub agent: bool,
+    /// video.roomCreate.
+    #[serde(default)]
+    pub room_create: bool,
+    /// video.roomList.
+    #[serde(default)]
+    pub room_list: bool,
+    /// video.roomRecord.
+    #[serde(default)]
+    pub room_record: bool,
+    /// video.roomAdmin.
+    #[serde(default)]
+    pub room_admin: bool,
+    /// video.ingressAdmin.
+    #[serde(default)]
+    pub ingress_admin: bool,
+    /// video.destinationRoom.
+    pub destination_room: Option<String>,
+    /// sip.admin.
+    #[serde(default)]
+    pub sip_admin: bool,
+    /// sip.call.
+    #[serde(default)]
+    pub sip_call: bool,
+    /// agent.admin.
+    #[serde(default)]
+    pub agent_admin: bool,
+    /// agent.dispatchAdmin.
+    #[serde(default)]
+    pub agent_dispatch_admin: bool,
+    /// inference.perform.
+    #[serde(default)]
+    pub inference: bool,
+    /// observability.write.
+    #[serde(default)]
+    pub observability: bool,
+}
