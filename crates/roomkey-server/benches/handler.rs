@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use criterion::{Criterion, criterion_group, criterion_main};
 use roomkey_server::audit::AuditLog;
-use roomkey_server::logging::{JsonLayer, LogSink};
+use roomkey_server::logging::{LogSink, json_layer};
 use roomkey_server::{App, Config, EnvOverrides};
 use tower::ServiceExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -85,7 +85,7 @@ can_subscribe = true
     );
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::EnvFilter::new("info"))
-        .with(JsonLayer::new(sink));
+        .with(json_layer(sink));
     let _default = tracing::subscriber::set_default(subscriber);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

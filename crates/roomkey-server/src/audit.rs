@@ -24,7 +24,7 @@ pub enum AuditLog {
     #[default]
     Events,
     /// Straight into the JSON log writer that `roomkey serve` logs to, as the same JSON line
-    /// [`JsonLayer`](crate::logging::JsonLayer) would write for the event, without the cost of
+    /// [`json_layer`](crate::logging::json_layer) would write for the event, without the cost of
     /// `tracing`'s field visitors (the audit line is written for every token).
     Json(LogSink),
 }
@@ -112,7 +112,7 @@ mod tests {
     use tracing_subscriber::layer::SubscriberExt as _;
 
     use super::*;
-    use crate::logging::JsonLayer;
+    use crate::logging::json_layer;
 
     #[derive(Clone, Default)]
     struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -151,7 +151,7 @@ mod tests {
         let (sink, guard) = LogSink::spawn(Box::new(capture.clone()));
         let subscriber = tracing_subscriber::registry()
             .with(tracing_subscriber::EnvFilter::new(filter))
-            .with(JsonLayer::new(sink.clone()));
+            .with(json_layer(sink.clone()));
         let ttl = Duration::from_secs(600);
         let out = tracing::subscriber::with_default(subscriber, || {
             [AuditLog::Events, AuditLog::Json(sink.clone())].map(|log| {

@@ -4,9 +4,11 @@
 //! Two parts, both made for a server that logs one audit line per token at tens of thousands of
 //! tokens a second:
 //!
-//! - [`JsonLayer`] formats each event straight into a per-thread buffer as one JSON object,
-//!   in the shape of `tracing-subscriber`'s JSON format:
-//!   `{"timestamp":"…Z","level":"INFO","fields":{"message":"…",…},"target":"…"}`.
+//! - [`json_layer`] is `tracing-subscriber`'s JSON format,
+//!   `{"timestamp":"…Z","level":"INFO","fields":{"message":"…",…},"target":"…"}`, written
+//!   through the sink. The one event the server logs per token, the audit line, skips it:
+//!   [`write_line`] writes that line directly, byte for byte as the layer would (a test
+//!   compares the two), without `tracing`'s field visitors and formatting.
 //! - [`LogSink`] collects whole lines from every thread in one shared buffer, and a writer
 //!   thread writes what has gathered with one `write(2)`. A request never waits on the write;
 //!   it only copies its line. The writer is woken by the first line after it went idle, then
@@ -23,14 +25,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_log::NormalizeEvent as _;
-use tracing_subscriber::layer::{Context, SubscriberExt as _};
+use tracing::{Level, Subscriber};
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::audit::AuditLog;
-use crate::json::{escape_into, push_str as write_json_str};
+use crate::json::push_str as write_json_str;
 
 /// How long the writer waits, after the first line of a batch, for more lines to join it.
 pub const LINGER: Duration = Duration::from_millis(10);
@@ -51,7 +51,7 @@ pub fn init_logging(json: bool) -> (LogGuard, AuditLog) {
     let (sink, guard) = LogSink::spawn(Box::new(std::io::stderr()));
     let registry = tracing_subscriber::registry().with(filter);
     if json {
-        let audit = match registry.with(JsonLayer::new(sink.clone())).try_init() {
+        let audit = match registry.with(json_layer(sink.clone())).try_init() {
             Ok(()) => AuditLog::Json(sink),
             Err(_) => AuditLog::Events,
         };
@@ -340,31 +340,21 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogSink {
     }
 }
 
-/// Formats events as JSON lines into a [`LogSink`].
-#[derive(Debug)]
-pub struct JsonLayer {
-    sink: LogSink,
-}
-
-impl JsonLayer {
-    /// A layer writing to `sink`.
-    pub fn new(sink: LogSink) -> Self {
-        JsonLayer { sink }
-    }
+/// `tracing-subscriber`'s JSON format writing into `sink`, without span fields (the server has
+/// no spans), so that its lines have exactly the shape [`write_line`] writes.
+pub fn json_layer<S>(sink: LogSink) -> impl tracing_subscriber::Layer<S>
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(sink)
 }
 
 thread_local! {
     static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-impl<S: Subscriber> tracing_subscriber::Layer<S> for JsonLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let now = SystemTime::now();
-        with_line(|line| {
-            format_event(line, now, event);
-            self.sink.write_lines(line);
-        });
-    }
 }
 
 /// Runs `write` on this thread's (cleared) line buffer.
@@ -385,7 +375,7 @@ fn with_line(write: impl Fn(&mut Vec<u8>)) {
     });
 }
 
-/// Writes one line to `sink` without going through `tracing`, exactly as [`JsonLayer`] writes an
+/// Writes one line to `sink` without going through `tracing`, exactly as [`json_layer`] writes an
 /// event of this level, target, message and fields: for the server's hot-path event (the
 /// audit line), whose fields are known in advance. The caller checks that the event is enabled.
 pub(crate) fn write_line(
@@ -407,18 +397,6 @@ pub(crate) fn write_line(
         line_end(line, target);
         sink.write_lines(line);
     });
-}
-
-/// Writes one event as a JSON line (with its newline) to `out`.
-fn format_event(out: &mut Vec<u8>, now: SystemTime, event: &Event<'_>) {
-    // A record of the `log` crate arrives as an event of target "log"; its own target and
-    // level are in its fields (`log.target`, …), which stay fields, as tracing-subscriber
-    // writes them.
-    let normalized = event.normalized_metadata();
-    let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-    line_start(out, now, *meta.level());
-    event.record(&mut FieldWriter(Fields { out, first: true }));
-    line_end(out, meta.target());
 }
 
 /// A line up to its fields: `{"timestamp":"…","level":"…","fields":{`.
@@ -444,16 +422,6 @@ pub(crate) struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    /// A member's name (any name an event may have), then its colon.
-    fn key(&mut self, name: &str) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        write_json_str(self.out, name);
-        self.out.push(b':');
-    }
-
     /// The name of a member written by the server's own code: a plain identifier, which needs
     /// no escaping.
     fn plain_key(&mut self, name: &'static str) {
@@ -481,70 +449,10 @@ impl Fields<'_> {
         self.plain_key(name);
         push_u64(self.out, value);
     }
-
-    fn display(&mut self, name: &str, value: fmt::Arguments<'_>) {
-        self.key(name);
-        self.out.push(b'"');
-        let _ = fmt::write(&mut JsonEscaper(self.out), value);
-        self.out.push(b'"');
-    }
 }
 
 fn push_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
-}
-
-/// Writes the fields of an event as the members of a JSON object.
-struct FieldWriter<'a>(Fields<'a>);
-
-impl Visit for FieldWriter<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.key(field.name());
-        write_json_str(self.0.out, value);
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.key(field.name());
-        self.0
-            .out
-            .extend_from_slice(if value { b"true" } else { b"false" });
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.key(field.name());
-        push_u64(self.0.out, value);
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.key(field.name());
-        self.0
-            .out
-            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.key(field.name());
-        // As serde_json writes it (`1.0`, not `1`); JSON has no NaN or infinity: `null`.
-        let _ = serde_json::to_writer(&mut *self.0.out, &value);
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.display(field.name(), format_args!("{value}"));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.display(field.name(), format_args!("{value:?}"));
-    }
-}
-
-/// A `fmt::Write` that appends what it is given, escaped for the inside of a JSON string.
-struct JsonEscaper<'a>(&'a mut Vec<u8>);
-
-impl fmt::Write for JsonEscaper<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        escape_into(self.0, s);
-        Ok(())
-    }
 }
 
 /// Writes `t` as an RFC 3339 UTC time with microseconds: `2026-11-29T09:56:00.123456Z`.
@@ -652,7 +560,7 @@ mod tests {
     fn events_are_json_lines_in_tracing_subscribers_shape() {
         let capture = Capture::default();
         let (sink, guard) = LogSink::spawn(Box::new(capture.clone()));
-        let subscriber = tracing_subscriber::registry().with(JsonLayer::new(sink));
+        let subscriber = tracing_subscriber::registry().with(json_layer(sink));
         let before = SystemTime::now();
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(
@@ -704,61 +612,6 @@ mod tests {
             format(before).as_str() <= stamp && stamp <= format(after).as_str(),
             "{stamp}"
         );
-    }
-
-    #[test]
-    fn lines_are_what_tracing_subscribers_json_format_writes() {
-        let _ = tracing_log::LogTracer::init();
-        let ours = Capture::default();
-        let theirs = Capture::default();
-        let (sink, guard) = LogSink::spawn(Box::new(ours.clone()));
-        let reference = theirs.clone();
-        let subscriber = tracing_subscriber::registry()
-            .with(JsonLayer::new(sink))
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_current_span(false)
-                    .with_span_list(false)
-                    .with_writer(move || reference.clone()),
-            );
-        tracing::subscriber::with_default(subscriber, || {
-            tracing::info!(
-                target: "roomkey::audit",
-                caller = "backend",
-                identity = "q\"uote\u{1}",
-                ttl_s = 900u64,
-                delta = -3i64,
-                ok = false,
-                whole = 1.0f64,
-                ratio = 0.25f64,
-                list = ?[1, 2],
-                "token issued"
-            );
-            tracing::error!(
-                error = &std::io::Error::other("boom") as &dyn std::error::Error,
-                "failed: {}",
-                42
-            );
-            log::warn!(target: "reqwest::connect", "from the log crate: {}", "hello");
-        });
-        drop(guard);
-        let without_time = |capture: &Capture| -> Vec<Value> {
-            json_lines(capture)
-                .into_iter()
-                .map(|mut line| {
-                    assert!(line["timestamp"].is_string(), "{line}");
-                    line.as_object_mut().unwrap().remove("timestamp");
-                    line
-                })
-                .collect()
-        };
-        let (ours, theirs) = (without_time(&ours), without_time(&theirs));
-        assert_eq!(ours.len(), 3, "{ours:?}");
-        assert_eq!(ours, theirs);
-        assert_eq!(ours[2]["target"], "reqwest::connect");
-        assert_eq!(ours[2]["fields"]["log.target"], "reqwest::connect");
-        assert_eq!(ours[2]["level"], "WARN");
     }
 
     #[test]

@@ -360,7 +360,7 @@ pub fn logs() -> &'static Logs {
         let _ = SINK.set(sink.clone());
         let subscriber = tracing_subscriber::registry()
             .with(tracing_subscriber::filter::LevelFilter::TRACE)
-            .with(roomkey_server::logging::JsonLayer::new(sink));
+            .with(roomkey_server::logging::json_layer(sink));
         tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
         logs
     })
