@@ -6,28 +6,13 @@ use roomkey_token::Claims;
 use sha2::{Digest as _, Sha256};
 use tracing::Level;
 
-use crate::logging::{self, LogSink};
+use crate::logging;
 use crate::policy::Caller;
 
 /// The target of audit events (for `RUST_LOG` filters, and the `target` of each line).
 pub const TARGET: &str = "roomkey::audit";
 
-/// Where a server's audit lines go.
-///
-/// Either way an audit line is an `INFO` event of target [`TARGET`], kept or dropped by the
-/// `RUST_LOG` filter of the subscriber in force like any other event. A line written straight
-/// into the log writer bypasses the subscriber's other layers, if it has any.
-#[derive(Debug, Clone, Default)]
-pub enum AuditLog {
-    /// As `tracing` events, for whatever subscriber is in force. Servers embedded in another
-    /// program use this.
-    #[default]
-    Events,
-    /// Straight into the JSON log writer that `roomkey serve` logs to, as the same JSON line
-    /// [`json_layer`](crate::logging::json_layer) would write for the event, without the cost of
-    /// `tracing`'s field visitors (the audit line is written for every token).
-    Json(LogSink),
-}
+pub use crate::logging::AuditLog;
 
 /// One audit line per issued token: who asked, for whom, where, what, how long. Never the token
 /// or a secret. What the token allows is `grants`: the first 16 hex digits of the SHA-256 of
@@ -112,7 +97,7 @@ mod tests {
     use tracing_subscriber::layer::SubscriberExt as _;
 
     use super::*;
-    use crate::logging::json_layer;
+    use crate::logging::{LogSink, json_layer};
 
     #[derive(Clone, Default)]
     struct Capture(Arc<Mutex<Vec<u8>>>);

@@ -29,7 +29,6 @@ use tracing::{Level, Subscriber};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::audit::AuditLog;
 use crate::json::push_str as write_json_str;
 
 /// How long the writer waits, after the first line of a batch, for more lines to join it.
@@ -66,6 +65,23 @@ pub fn init_logging(json: bool) -> (LogGuard, AuditLog) {
         )
         .try_init();
     (guard, AuditLog::Events)
+}
+
+/// Where a server's audit lines go.
+///
+/// Either way an audit line is an `INFO` event of target `roomkey::audit` ([`crate::audit::TARGET`]), kept or dropped by the
+/// `RUST_LOG` filter of the subscriber in force like any other event. A line written straight
+/// into the log writer bypasses the subscriber's other layers, if it has any.
+#[derive(Debug, Clone, Default)]
+pub enum AuditLog {
+    /// As `tracing` events, for whatever subscriber is in force. Servers embedded in another
+    /// program use this.
+    #[default]
+    Events,
+    /// Straight into the JSON log writer that `roomkey serve` logs to, as the same JSON line
+    /// [`json_layer`] would write for the event, without the cost of
+    /// `tracing`'s field visitors (the audit line is written for every token).
+    Json(LogSink),
 }
 
 /// The shared end of the log writer: cheap to clone, and a `MakeWriter` for

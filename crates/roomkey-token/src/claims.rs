@@ -185,14 +185,6 @@ impl Claims {
         self.video.as_ref().is_some_and(|v| v.room_join)
     }
 
-    /// Appends the permissions of these claims as one JSON object: the members `video`, `sip`,
-    /// `agent`, `inference`, `observability`, `agentEndpoint`, `agentThread` and `roomConfig`,
-    /// each when present, byte for byte as a token minted from these claims carries them (`{}`
-    /// when there are none). Useful for a stable digest of what a token allows.
-    pub fn write_grants_json(&self, out: &mut Vec<u8>) {
-        crate::payload::write_grants(out, self);
-    }
-
     /// Total attribute size as the server counts it: the sum of key and value lengths.
     pub fn attributes_size(&self) -> usize {
         self.attributes.iter().map(|(k, v)| k.len() + v.len()).sum()

@@ -198,6 +198,17 @@ fn serialize<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(buf, value).expect("claims serialize to JSON");
 }
 
+// With the writer it uses, so that `claims` does not depend on `payload` (which reads it).
+impl Claims {
+    /// Appends the permissions of these claims as one JSON object: the members `video`, `sip`,
+    /// `agent`, `inference`, `observability`, `agentEndpoint`, `agentThread` and `roomConfig`,
+    /// each when present, byte for byte as a token minted from these claims carries them (`{}`
+    /// when there are none). Useful for a stable digest of what a token allows.
+    pub fn write_grants_json(&self, out: &mut Vec<u8>) {
+        write_grants(out, self);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

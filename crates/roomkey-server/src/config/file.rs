@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::policy::GrantsFile;
+
 /// The configuration file, as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,72 +128,4 @@ pub struct ProfileFile {
     /// The grants issued.
     #[serde(default)]
     pub grants: GrantsFile,
-}
-
-/// `[profile.NAME.grants]`.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(clippy::struct_excessive_bools)]
-pub struct GrantsFile {
-    /// video.roomJoin (default true).
-    pub room_join: Option<bool>,
-    /// video.canPublish.
-    pub can_publish: Option<bool>,
-    /// video.canSubscribe.
-    pub can_subscribe: Option<bool>,
-    /// video.canPublishData.
-    pub can_publish_data: Option<bool>,
-    /// video.canPublishSources.
-    #[serde(default)]
-    pub can_publish_sources: Vec<Spanned<String>>,
-    /// video.canUpdateOwnMetadata.
-    pub can_update_own_metadata: Option<bool>,
-    /// video.canSubscribeMetrics.
-    pub can_subscribe_metrics: Option<bool>,
-    /// video.canManageAgentSession.
-    pub can_manage_agent_session: Option<bool>,
-    /// video.hidden.
-    #[serde(default)]
-    pub hidden: bool,
-    /// video.recorder.
-    #[serde(default)]
-    pub recorder: bool,
-    /// video.agent.
-    #[serde(default)]
-    pub agent: bool,
-    /// video.roomCreate.
-    #[serde(default)]
-    pub room_create: bool,
-    /// video.roomList.
-    #[serde(default)]
-    pub room_list: bool,
-    /// video.roomRecord.
-    #[serde(default)]
-    pub room_record: bool,
-    /// video.roomAdmin.
-    #[serde(default)]
-    pub room_admin: bool,
-    /// video.ingressAdmin.
-    #[serde(default)]
-    pub ingress_admin: bool,
-    /// video.destinationRoom.
-    pub destination_room: Option<String>,
-    /// sip.admin.
-    #[serde(default)]
-    pub sip_admin: bool,
-    /// sip.call.
-    #[serde(default)]
-    pub sip_call: bool,
-    /// agent.admin.
-    #[serde(default)]
-    pub agent_admin: bool,
-    /// agent.dispatchAdmin.
-    #[serde(default)]
-    pub agent_dispatch_admin: bool,
-    /// inference.perform.
-    #[serde(default)]
-    pub inference: bool,
-    /// observability.write.
-    #[serde(default)]
-    pub observability: bool,
 }

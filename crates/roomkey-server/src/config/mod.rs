@@ -14,8 +14,9 @@ use crate::policy::{IdentityStrategy, Profile};
 mod checks;
 mod file;
 
+pub use crate::policy::GrantsFile;
 use checks::*;
-pub use file::{CallerFile, FileConfig, GrantsFile, OidcFile, ProfileFile, RateLimitFile};
+pub use file::{CallerFile, FileConfig, OidcFile, ProfileFile, RateLimitFile};
 
 /// A configuration problem, pointing at the line it comes from.
 #[derive(Debug)]
