@@ -50,8 +50,8 @@ impl Glob {
 mod tests {
     use super::*;
 
-    /// A glob matcher written the obvious way, by recursion over characters: the reference for
-    /// the allocation-free one.
+    /// A glob matcher written the obvious way, by recursion over characters: the reference that
+    /// `wildmatch`'s matching is held to.
     fn reference_match(pattern: &[char], name: &[char]) -> bool {
         match pattern.split_first() {
             None => name.is_empty(),
