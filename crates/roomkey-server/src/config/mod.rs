@@ -177,6 +177,37 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A problem with no span of its own (line 0 when the whole file is meant).
+    fn error(&self, line: usize, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.to_owned(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// A value given outside the file (the value and where it came from: a variable or a
+    /// flag), else the file's, read by `read`. An error names the source that gave the value:
+    /// the variable or flag, or the file's line. `None` when neither gives one.
+    fn env_or_file<T>(
+        &self,
+        outside: Option<(&str, &str)>,
+        in_file: Option<&Spanned<String>>,
+        read: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        match (outside, in_file) {
+            (Some((value, source)), _) => read(value).map(Some).map_err(|message| ConfigError {
+                file: source.to_owned(),
+                line: 0,
+                message,
+            }),
+            (None, Some(value)) => read(value.get_ref())
+                .map(Some)
+                .or_else(|m| self.err_at(value, m)),
+            (None, None) => Ok(None),
+        }
+    }
+
     fn err<T>(
         &self,
         span: std::ops::Range<usize>,
@@ -278,45 +309,25 @@ impl Config {
             message: with_suggestion(e.message().trim(), e.span().and_then(|s| text.get(s))),
         })?;
 
-        let listen = match (env.listen_address(), &raw.listen) {
-            (Some((v, source)), _) => parse_listen(v).map_err(|m| ConfigError {
-                file: source.into(),
-                line: 0,
-                message: m,
-            })?,
-            (None, Some(v)) => match parse_listen(v.get_ref()) {
-                Ok(a) => a,
-                Err(m) => return ctx.err_at(v, m),
-            },
-            (None, None) => parse_listen(DEFAULT_LISTEN).map_err(|m| ConfigError {
-                file: file.into(),
-                line: 0,
-                message: m,
-            })?,
-        };
+        let listen = ctx
+            .env_or_file(env.listen_address(), raw.listen.as_ref(), parse_listen)?
+            .map_or_else(
+                || parse_listen(DEFAULT_LISTEN).map_err(|m| ctx.error(0, m)),
+                Ok,
+            )?;
 
-        let livekit_url = match (&env.livekit_url, &raw.livekit_url) {
-            (Some(v), _) => {
-                check_ws_url(v).map_err(|m| ConfigError {
-                    file: "LIVEKIT_URL".into(),
-                    line: 0,
-                    message: m,
-                })?;
-                v.clone()
-            }
-            (None, Some(v)) => {
-                check_ws_url(v.get_ref()).or_else(|m| ctx.err_at(v, m))?;
-                v.get_ref().clone()
-            }
-            // Clients would be sent to a LiveKit server on their own machine: refuse rather than
-            // guess.
-            (None, None) => {
-                return Err(ConfigError {
-                    file: file.into(),
-                    line: 0,
-                    message: "livekit_url is required (the URL handed to clients as server_url); set it in the file or in LIVEKIT_URL".into(),
-                });
-            }
+        let livekit_url = ctx.env_or_file(
+            env.livekit_url.as_deref().map(|v| (v, "LIVEKIT_URL")),
+            raw.livekit_url.as_ref(),
+            |v| check_ws_url(v).map(|()| v.to_owned()),
+        )?;
+        // Without one, clients would be sent to a LiveKit server on their own machine: refuse
+        // rather than guess.
+        let Some(livekit_url) = livekit_url else {
+            return Err(ctx.error(
+                0,
+                "livekit_url is required (the URL handed to clients as server_url); set it in the file or in LIVEKIT_URL",
+            ));
         };
 
         let key_name = env
