@@ -73,7 +73,7 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
 
 /// Starts `roomkey serve --dev` on a free port with JSON logs; returns it with its stderr,
 /// the lines up to the banner's address, and that address.
-pub fn start_dev_server() -> (Child, mpsc::Receiver<String>, Vec<String>, SocketAddr) {
+pub fn start_dev_server() -> (Running, mpsc::Receiver<String>, Vec<String>, SocketAddr) {
     let mut child = roomkey()
         .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
         .env("ROOMKEY_LOG_FORMAT", "json")
@@ -94,5 +94,30 @@ pub fn start_dev_server() -> (Child, mpsc::Receiver<String>, Vec<String>, Socket
             break addr.parse().unwrap();
         }
     };
-    (child, lines, seen, addr)
+    (Running(child), lines, seen, addr)
+}
+
+/// A server process that is killed when this is dropped, so that a failing test (a panic
+/// before its own stop) leaves nothing running.
+pub struct Running(pub Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Already stopped (the test's own stop) is the usual case; both calls are then no-ops.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
