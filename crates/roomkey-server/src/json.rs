@@ -29,7 +29,7 @@ pub(crate) fn quoted_len(s: &str) -> usize {
 }
 
 /// Appends `s` escaped for the inside of a JSON string.
-pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
+fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     // Nearly every string on the hot path (names, rooms, tokens) needs no escaping at all.
     if !any_needs_escape(bytes) {
