@@ -1,10 +1,15 @@
 //! The token endpoints' request bodies: LiveKit's standard endpoint request and the
 //! Generate Access Token action's props.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::LazyLock;
 
 use roomkey_token::RoomConfiguration;
+use roomkey_token::grants::{GRANTS, Grant, Setting, grant};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::error::ApiError;
 use crate::policy::{GrantRequest, TokenRequest};
@@ -44,11 +49,11 @@ impl StandardRequest {
     }
 }
 
-/// The "Generate Access Token" action's props, by their own names. Every other key is refused
-/// (see `token_endpoint::prepare`): the action is roomkey's own format, where an unknown key is a typo.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(clippy::struct_excessive_bools)]
+/// The "Generate Access Token" action's props, by their own names: its own fields, then the
+/// grant table's action switches (`roomkey_token::grants::GRANTS`). Every other key is refused
+/// (see `token_endpoint::prepare`): the action is roomkey's own format, where an unknown key is a
+/// typo.
+#[derive(Debug, Default)]
 pub(crate) struct ActionRequest {
     identity: Option<String>,
     room: Option<String>,
@@ -56,21 +61,74 @@ pub(crate) struct ActionRequest {
     ttl: Option<serde_json::Value>,
     name: Option<String>,
     metadata: Option<String>,
-    can_publish: Option<bool>,
-    can_subscribe: Option<bool>,
-    can_publish_data: Option<bool>,
-    hidden: Option<bool>,
-    room_create: Option<bool>,
-    room_list: Option<bool>,
-    room_record: Option<bool>,
-    room_admin: Option<bool>,
-    ingress_admin: Option<bool>,
-    can_update_own_metadata: Option<bool>,
-    recorder: Option<bool>,
-    agent: Option<bool>,
-    can_subscribe_metrics: Option<bool>,
-    destination_room: Option<String>,
     create_room_if_not_exists: Option<bool>,
+    switches: Vec<(&'static Grant, Setting)>,
+}
+
+/// The action's own fields, before the switches.
+const ACTION_OWN_FIELDS: [&str; 5] = ["identity", "room", "ttl", "name", "metadata"];
+const CREATE_ROOM: &str = "createRoomIfNotExists";
+
+/// Every key the action takes, in the order a did-you-mean prefers them.
+pub(crate) static ACTION_FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    ACTION_OWN_FIELDS
+        .into_iter()
+        .chain(
+            GRANTS
+                .iter()
+                .filter(|g| g.is_action_switch())
+                .map(|g| g.key),
+        )
+        .chain([CREATE_ROOM])
+        .collect()
+});
+
+impl<'de> Deserialize<'de> for ActionRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Props;
+        impl<'de> Visitor<'de> for Props {
+            type Value = ActionRequest;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the action's props, a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ActionRequest, A::Error> {
+                let mut r = ActionRequest::default();
+                let mut seen = Vec::<&'static str>::new();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let Some(&field) = ACTION_FIELDS.iter().find(|f| **f == key) else {
+                        // Left for the caller to refuse, with a suggestion.
+                        map.next_value::<de::IgnoredAny>()?;
+                        continue;
+                    };
+                    if seen.contains(&field) {
+                        return Err(de::Error::duplicate_field(field));
+                    }
+                    seen.push(field);
+                    match field {
+                        "identity" => r.identity = map.next_value()?,
+                        "room" => r.room = map.next_value()?,
+                        "ttl" => r.ttl = map.next_value()?,
+                        "name" => r.name = map.next_value()?,
+                        "metadata" => r.metadata = map.next_value()?,
+                        CREATE_ROOM => r.create_room_if_not_exists = map.next_value()?,
+                        key => {
+                            let Some(g) = grant("video", key) else {
+                                continue;
+                            };
+                            let setting = if g.kind.is_bool() {
+                                map.next_value::<Option<bool>>()?.map(Setting::Bool)
+                            } else {
+                                map.next_value::<Option<String>>()?.map(Setting::Text)
+                            };
+                            r.switches.extend(setting.map(|s| (g, s)));
+                        }
+                    }
+                }
+                Ok(r)
+            }
+        }
+        d.deserialize_map(Props)
+    }
 }
 
 impl ActionRequest {
@@ -93,24 +151,6 @@ impl ActionRequest {
                 )?),
                 None => None,
             };
-        let switches = [
-            ("canPublish", self.can_publish),
-            ("canSubscribe", self.can_subscribe),
-            ("canPublishData", self.can_publish_data),
-            ("hidden", self.hidden),
-            ("roomCreate", self.room_create),
-            ("roomList", self.room_list),
-            ("roomRecord", self.room_record),
-            ("roomAdmin", self.room_admin),
-            ("ingressAdmin", self.ingress_admin),
-            ("canUpdateOwnMetadata", self.can_update_own_metadata),
-            ("recorder", self.recorder),
-            ("agent", self.agent),
-            ("canSubscribeMetrics", self.can_subscribe_metrics),
-        ]
-        .into_iter()
-        .filter_map(|(name, v)| v.map(|v| (name, v)))
-        .collect();
         Ok(TokenRequest {
             room_name: self.room,
             participant_name: self.name,
@@ -120,8 +160,7 @@ impl ActionRequest {
             room_config: None,
             ttl,
             grants: GrantRequest {
-                switches,
-                destination_room: self.destination_room,
+                switches: self.switches,
                 action: true,
             },
             create_room: self.create_room_if_not_exists,

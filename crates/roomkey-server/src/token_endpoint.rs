@@ -15,8 +15,8 @@ use futures_util::FutureExt as _;
 use governor::DefaultKeyedRateLimiter;
 use http_body_util::BodyExt as _;
 use roomkey_rooms::CreateRoomRequest;
-use roomkey_token::input::{field_names, from_json_noting_unknown};
-use roomkey_token::{AccessToken, Claims, MintError, RoomConfiguration};
+use roomkey_token::input::from_json_noting_unknown;
+use roomkey_token::{AccessToken, Claims, LimitedClaim, MintError, RoomConfiguration};
 use serde::Serialize;
 
 use crate::audit;
@@ -28,7 +28,7 @@ use crate::metrics;
 use crate::policy::{self, Caller, Decision};
 
 use crate::app::{App, SUMMARY};
-use crate::requests::{ActionRequest, StandardRequest};
+use crate::requests::{ACTION_FIELDS, ActionRequest, StandardRequest};
 
 /// How many keys a rate limiter holds before forgetting those that are back to a full burst.
 const LIMITER_KEYS_BEFORE_CLEANUP: usize = 10_000;
@@ -278,7 +278,7 @@ fn prepare(
         Endpoint::Action => {
             let (r, unknown) = from_json_noting_unknown::<ActionRequest>(body).map_err(bad_json)?;
             if let Some(first) = unknown.fields.first() {
-                return Err(fields::refused(first, field_names::<ActionRequest>()));
+                return Err(fields::refused(first, &ACTION_FIELDS));
             }
             r.into_request()?
         }
@@ -468,40 +468,29 @@ fn limit<K: std::hash::Hash + Eq + Clone>(
 }
 
 fn build_token(profile: &policy::Profile, d: Decision) -> AccessToken {
-    let (sip, agent, inference, observability) = policy::other_grants(&profile.grants);
-    let mut token = AccessToken::new()
+    // The profile's grant claims, with the video grant the decision made for its room.
+    let mut claims = profile.grants.clone();
+    claims.video = Some(d.video);
+    let mut token = AccessToken::from_claims(claims)
         .with_identity(d.identity)
         .with_name(d.name)
         .with_metadata(d.metadata)
         .with_attributes(d.attributes)
-        .with_video(d.video)
         .with_ttl(d.ttl);
     if let Some(config) = d.room_config {
         token = token.with_room_config(config);
-    }
-    if let Some(g) = sip {
-        token = token.with_sip(g);
-    }
-    if let Some(g) = agent {
-        token = token.with_agent(g);
-    }
-    if let Some(g) = inference {
-        token = token.with_inference(g);
-    }
-    if let Some(g) = observability {
-        token = token.with_observability(g);
     }
     token
 }
 
 fn mint_error(e: MintError) -> ApiError {
     let field = match &e {
-        MintError::TooLong { field, .. } => Some(match *field {
-            "sub (identity)" => "participant_identity",
-            "video.room" => "room_name",
-            "name" => "participant_name",
-            "metadata" => "participant_metadata",
-            other => other,
+        MintError::TooLong { field, .. } => Some(match field {
+            LimitedClaim::Identity => "participant_identity",
+            LimitedClaim::Room => "room_name",
+            LimitedClaim::Name => "participant_name",
+            LimitedClaim::Metadata => "participant_metadata",
+            other => other.json_path(),
         }),
         MintError::AttributesTooLarge { .. } => Some("participant_attributes"),
         _ => None,

@@ -56,8 +56,8 @@ pub enum MintError {
         "{field} is {len} bytes long, over the LiveKit server's limit of {max} bytes; shorten it"
     )]
     TooLong {
-        /// The JSON name of the claim (`sub`, `video.room`, …).
-        field: &'static str,
+        /// The claim.
+        field: LimitedClaim,
         /// Its length in bytes.
         len: usize,
         /// The server's limit in bytes.
@@ -131,6 +131,44 @@ pub enum MintError {
         /// The TTL that was asked for, in seconds.
         seconds: u64,
     },
+}
+
+/// A string claim whose length the LiveKit server limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LimitedClaim {
+    /// `sub`, the participant identity.
+    Identity,
+    /// `name`.
+    Name,
+    /// `metadata`.
+    Metadata,
+    /// `video.room`.
+    Room,
+    /// `video.destinationRoom`.
+    DestinationRoom,
+}
+
+impl LimitedClaim {
+    /// Its JSON path in the payload.
+    pub fn json_path(self) -> &'static str {
+        match self {
+            LimitedClaim::Identity => "sub",
+            LimitedClaim::Name => "name",
+            LimitedClaim::Metadata => "metadata",
+            LimitedClaim::Room => "video.room",
+            LimitedClaim::DestinationRoom => "video.destinationRoom",
+        }
+    }
+}
+
+impl fmt::Display for LimitedClaim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitedClaim::Identity => f.write_str("sub (identity)"),
+            other => f.write_str(other.json_path()),
+        }
+    }
 }
 
 /// Which of the three parts of a compact JWS an error is about.

@@ -30,7 +30,7 @@
 mod claims;
 mod de;
 mod error;
-mod grants;
+pub mod grants;
 pub mod input;
 mod jws;
 mod keys;
@@ -40,7 +40,7 @@ mod token;
 mod verify;
 
 pub use claims::Claims;
-pub use error::{KeyError, MintError, Part, VerifyError};
+pub use error::{KeyError, LimitedClaim, MintError, Part, VerifyError};
 pub use grants::{
     AgentEndpointGrant, AgentGrant, AgentThreadGrant, InferenceGrant, KindDetail,
     ObservabilityGrant, ParticipantKind, SipGrant, TrackSource, VideoGrant,

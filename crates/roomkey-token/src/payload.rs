@@ -2,15 +2,15 @@
 //!
 //! The output is the same JSON that serde's derived `Serialize` of [`Claims`] produces (same
 //! keys, same omission rules, same order), with the registered claims first; the keys are
-//! written pre-escaped, and the objects on every join token (the claims and the video grant) are
-//! written field by field without going through a serializer. The rarer grants, the room
-//! configuration and the attributes go through serde. `tests::matches_serde` keeps the two in
+//! written pre-escaped, and the claims and the grants (through the writer the grant table makes,
+//! see `grants`) are written member by member without going through a serializer. The room
+//! configuration, the lists and the attributes go through serde. `tests::matches_serde` keeps the two in
 //! step.
 
 use serde::Serialize;
 
 use crate::claims::Claims;
-use crate::grants::VideoGrant;
+use crate::grants::write_grant_members;
 
 /// Writes `{"iss":…,"exp":…,"nbf":…,"iat":…,<the rest of the claims>}`. The claims' own `iss`
 /// and times are not written: these arguments replace them.
@@ -53,28 +53,7 @@ pub(crate) fn write(buf: &mut Vec<u8>, c: &Claims, iss: &str, exp: i64, now: i64
 
 /// Writes the permission members, `,"video":{…}` to `,"roomConfig":{…}`, each when present.
 fn grant_members(buf: &mut Vec<u8>, c: &Claims) {
-    if let Some(video) = &c.video {
-        buf.extend_from_slice(b",\"video\":");
-        write_video(buf, video);
-    }
-    if let Some(g) = &c.sip {
-        value(buf, b",\"sip\":", g);
-    }
-    if let Some(g) = &c.agent {
-        value(buf, b",\"agent\":", g);
-    }
-    if let Some(g) = &c.inference {
-        value(buf, b",\"inference\":", g);
-    }
-    if let Some(g) = &c.observability {
-        value(buf, b",\"observability\":", g);
-    }
-    if let Some(g) = &c.agent_endpoint {
-        value(buf, b",\"agentEndpoint\":", g);
-    }
-    if let Some(g) = &c.agent_thread {
-        value(buf, b",\"agentThread\":", g);
-    }
+    write_grant_members(buf, c);
     if let Some(config) = &c.room_config {
         value(buf, b",\"roomConfig\":", config);
     }
@@ -93,71 +72,45 @@ pub(crate) fn write_grants(buf: &mut Vec<u8>, c: &Claims) {
     buf.push(b'}');
 }
 
-fn write_video(buf: &mut Vec<u8>, v: &VideoGrant) {
-    let mut o = Object { buf, first: true };
-    o.flag(b"roomCreate", v.room_create);
-    o.flag(b"roomList", v.room_list);
-    o.flag(b"roomRecord", v.room_record);
-    o.flag(b"roomAdmin", v.room_admin);
-    o.flag(b"roomJoin", v.room_join);
-    o.text(b"room", &v.room);
-    o.text(b"destinationRoom", &v.destination_room);
-    o.tri(b"canPublish", v.can_publish);
-    o.tri(b"canSubscribe", v.can_subscribe);
-    o.tri(b"canPublishData", v.can_publish_data);
-    if !v.can_publish_sources.is_empty() {
-        o.key(b"canPublishSources");
-        serialize(o.buf, &v.can_publish_sources);
-    }
-    o.tri(b"canUpdateOwnMetadata", v.can_update_own_metadata);
-    o.flag(b"ingressAdmin", v.ingress_admin);
-    o.flag(b"hidden", v.hidden);
-    o.flag(b"recorder", v.recorder);
-    o.flag(b"agent", v.agent);
-    o.tri(b"canSubscribeMetrics", v.can_subscribe_metrics);
-    o.tri(b"canManageAgentSession", v.can_manage_agent_session);
-    o.finish();
-}
-
-/// An object being written: `{` before the first key, `,` before the others.
-struct Object<'a> {
+/// A JSON object being written: `{` before the first member, `,` before the others. The grant
+/// structs write their members through it (see `grants::Field::write_member`).
+pub(crate) struct Object<'a> {
     buf: &'a mut Vec<u8>,
     first: bool,
 }
 
-impl Object<'_> {
-    fn key(&mut self, key: &[u8]) {
+impl<'a> Object<'a> {
+    pub(crate) fn new(buf: &'a mut Vec<u8>) -> Self {
+        Object { buf, first: true }
+    }
+
+    fn key(&mut self, key: &str) {
         self.buf.push(if self.first { b'{' } else { b',' });
         self.first = false;
+        // The keys are the grant table's camelCase literals: nothing to escape.
         self.buf.push(b'"');
-        self.buf.extend_from_slice(key);
+        self.buf.extend_from_slice(key.as_bytes());
         self.buf.extend_from_slice(b"\":");
     }
 
-    fn flag(&mut self, key: &[u8], on: bool) {
-        if on {
-            self.key(key);
-            self.buf.extend_from_slice(b"true");
-        }
+    /// `"key":` followed by `json`, which is already JSON (`true`, `false`).
+    pub(crate) fn raw(&mut self, key: &str, json: &[u8]) {
+        self.key(key);
+        self.buf.extend_from_slice(json);
     }
 
-    fn tri(&mut self, key: &[u8], value: Option<bool>) {
-        if let Some(v) = value {
-            self.key(key);
-            self.buf
-                .extend_from_slice(if v { b"true" } else { b"false" });
-        }
+    pub(crate) fn string(&mut self, key: &str, value: &str) {
+        self.key(key);
+        string(self.buf, value);
     }
 
-    fn text(&mut self, key: &[u8], value: &str) {
-        if !value.is_empty() {
-            self.key(key);
-            string(self.buf, value);
-        }
+    pub(crate) fn serialized<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        self.key(key);
+        serialize(self.buf, value);
     }
 
-    fn finish(self) {
-        // An object with no field still needs its opening brace.
+    pub(crate) fn finish(self) {
+        // An object with no member still needs its opening brace.
         if self.first {
             self.buf.push(b'{');
         }
@@ -212,7 +165,7 @@ impl Claims {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grants::{SipGrant, TrackSource};
+    use crate::grants::{GRANTS, Setting, SipGrant, TrackSource, VideoGrant};
 
     fn via_serde(c: &Claims, iss: &str, exp: i64, now: i64) -> serde_json::Value {
         let mut c = c.clone();
@@ -289,6 +242,28 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn every_grant_member_is_written_as_serde_writes_it() {
+        let mut c = Claims::default();
+        for g in GRANTS {
+            g.set(&mut c, crate::grants::tests::sample(g)).unwrap();
+        }
+        let serde_rest = serde_json::to_string(&c).unwrap();
+        let mut ours = Vec::new();
+        write_grants(&mut ours, &c);
+        assert_eq!(String::from_utf8(ours).unwrap(), serde_rest);
+        // And with every boolean false: the plain flags vanish, the tri-states stay.
+        for g in GRANTS.iter().filter(|g| g.kind.is_bool()) {
+            g.set(&mut c, Setting::Bool(false)).unwrap();
+        }
+        let mut ours = Vec::new();
+        write_grants(&mut ours, &c);
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string(&c).unwrap()
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::claims::Claims;
-use crate::error::MintError;
+use crate::error::{LimitedClaim, MintError};
 use crate::grants::{
     AgentEndpointGrant, AgentGrant, AgentThreadGrant, InferenceGrant, KindDetail,
     ObservabilityGrant, ParticipantKind, SipGrant, VideoGrant,
@@ -283,9 +283,21 @@ impl AccessToken {
         if ttl == 0 || ttl > MAX_TTL_SECS {
             return Err(MintError::InvalidTtl { seconds: ttl });
         }
-        check_len("sub (identity)", c.sub.len(), limits::MAX_IDENTITY_LEN)?;
-        check_len("name", c.name.len(), limits::MAX_PARTICIPANT_NAME_LEN)?;
-        check_len("metadata", c.metadata.len(), limits::MAX_METADATA_SIZE)?;
+        check_len(
+            LimitedClaim::Identity,
+            c.sub.len(),
+            limits::MAX_IDENTITY_LEN,
+        )?;
+        check_len(
+            LimitedClaim::Name,
+            c.name.len(),
+            limits::MAX_PARTICIPANT_NAME_LEN,
+        )?;
+        check_len(
+            LimitedClaim::Metadata,
+            c.metadata.len(),
+            limits::MAX_METADATA_SIZE,
+        )?;
         let attributes = c.attributes_size();
         if attributes > limits::MAX_ATTRIBUTES_SIZE {
             return Err(MintError::AttributesTooLarge {
@@ -297,9 +309,13 @@ impl AccessToken {
             if video.room_join && c.sub.is_empty() {
                 return Err(MintError::JoinWithoutIdentity);
             }
-            check_len("video.room", video.room.len(), limits::MAX_ROOM_NAME_LEN)?;
             check_len(
-                "video.destinationRoom",
+                LimitedClaim::Room,
+                video.room.len(),
+                limits::MAX_ROOM_NAME_LEN,
+            )?;
+            check_len(
+                LimitedClaim::DestinationRoom,
                 video.destination_room.len(),
                 limits::MAX_ROOM_NAME_LEN,
             )?;
@@ -412,7 +428,7 @@ impl AccessToken {
     }
 }
 
-fn check_len(field: &'static str, len: usize, max: usize) -> Result<(), MintError> {
+fn check_len(field: LimitedClaim, len: usize, max: usize) -> Result<(), MintError> {
     if len > max {
         Err(MintError::TooLong { field, len, max })
     } else {
@@ -497,7 +513,7 @@ mod tests {
         assert_eq!(
             join().with_identity("a".repeat(257)).validate(),
             Err(MintError::TooLong {
-                field: "sub (identity)",
+                field: LimitedClaim::Identity,
                 len: 257,
                 max: 256
             })
@@ -512,7 +528,7 @@ mod tests {
                 .with_video(VideoGrant::join("r".repeat(300)))
                 .validate(),
             Err(MintError::TooLong {
-                field: "video.room",
+                field: LimitedClaim::Room,
                 len: 300,
                 max: 256
             })
@@ -523,7 +539,7 @@ mod tests {
                 .with_metadata("m".repeat(512 * 1024 + 1))
                 .validate(),
             Err(MintError::TooLong {
-                field: "metadata",
+                field: LimitedClaim::Metadata,
                 ..
             })
         ));

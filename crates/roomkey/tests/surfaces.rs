@@ -191,3 +191,82 @@ fn every_surface_gives_an_input_the_same_meaning() {
         failures.join("\n")
     );
 }
+
+/// Every row of the grant table (`roomkey_token::grants::GRANTS`) has its flag on
+/// `roomkey token create`, reaches the token, and is named by `roomkey token verify`'s
+/// explanation. (The server's surfaces: `crates/roomkey-server/tests/integration/grant_table.rs`.)
+#[test]
+fn every_grant_in_the_table_has_a_flag_and_an_explanation() {
+    use roomkey_token::grants::{GRANTS, Kind, Setting};
+    let mut args: Vec<String> = vec!["--identity".into(), "a".into(), "--room".into(), "r".into()];
+    let mut want = Vec::new();
+    for g in GRANTS {
+        let (Some(flag), setting) = (
+            g.flag(),
+            match g.kind {
+                Kind::Flag | Kind::Tri => Setting::Bool(true),
+                Kind::Text => Setting::Text(format!("{}-value", g.key)),
+                Kind::Sources => Setting::Sources(vec![roomkey_token::TrackSource::Microphone]),
+                _ => Setting::Texts(vec!["t1".into(), "t2".into()]),
+            },
+        ) else {
+            assert_eq!(
+                g.path(),
+                "video.room",
+                "only the room is not a flag (it is --room)"
+            );
+            continue;
+        };
+        args.push(match &setting {
+            Setting::Bool(_) => format!("--{flag}=true"),
+            Setting::Text(text) => format!("--{flag}={text}"),
+            Setting::Sources(_) => format!("--{flag}=microphone"),
+            _ => format!("--{flag}=t1,t2"),
+        });
+        want.push((g, setting));
+    }
+    let out = roomkey()
+        .args(["token", "create"])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jwt = String::from_utf8(out.stdout).unwrap();
+    let (_, payload) = roomkey_token::dangerous::decode_unverified(jwt.trim()).unwrap();
+    let claims: roomkey_token::Claims = serde_json::from_str(&payload).unwrap();
+    for (g, setting) in &want {
+        let mut expected = claims.clone();
+        g.set(&mut expected, setting.clone()).unwrap();
+        assert_eq!(
+            expected,
+            claims,
+            "--{} did not reach {}",
+            g.flag().unwrap(),
+            g.path()
+        );
+    }
+    let out = roomkey()
+        .args(["token", "verify", jwt.trim()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let explained = String::from_utf8(out.stdout).unwrap();
+    // The explanation comes before the claims it explains.
+    let explained = &explained[..explained.find("claims:").unwrap()];
+    for (g, _) in &want {
+        let label = g
+            .key
+            .rfind(|c: char| c.is_ascii_uppercase())
+            .map_or(g.key.to_owned(), |i| g.key[i..].to_lowercase());
+        assert!(
+            explained.contains(g.key) || explained.contains(&format!("\n  {label}")),
+            "the explanation does not name {}:\n{explained}",
+            g.path()
+        );
+    }
+}

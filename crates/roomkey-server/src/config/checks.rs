@@ -4,10 +4,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use roomkey_token::TrackSource;
+use roomkey_token::grants::{GRANTS, Kind, Setting};
+use roomkey_token::{Claims, TrackSource};
 use toml::Spanned;
 
-use crate::policy::{Glob, IdentityStrategy, Profile, RequestField};
+use crate::policy::{FileValue, Glob, GrantsFile, IdentityStrategy, Profile, RequestField};
 
 use super::{ConfigError, Ctx, ProfileFile};
 
@@ -179,13 +180,7 @@ pub(super) fn check_profile(
             ),
         );
     }
-    let mut sources = Vec::new();
-    for s in &p.grants.can_publish_sources {
-        match s.get_ref().parse::<TrackSource>() {
-            Ok(src) => sources.push(src),
-            Err(e) => return ctx.err_at(s, e.to_string()),
-        }
-    }
+    let grants = profile_grants(ctx, &p.grants)?;
     let livekit_url = match &p.livekit_url {
         Some(v) => {
             check_ws_url(v.get_ref()).or_else(|m| ctx.err_at(v, m))?;
@@ -204,8 +199,38 @@ pub(super) fn check_profile(
         max_ttl,
         create_room: p.create_room,
         livekit_url,
-        grants: p.grants.clone(),
-        sources,
+        grants,
         unrestricted_switches: false,
     })
+}
+
+/// A profile's grants: roomkey's defaults (joining the room), then the file's settings.
+fn profile_grants(ctx: &Ctx<'_>, file: &GrantsFile) -> Result<Claims, ConfigError> {
+    let mut grants = Claims::default();
+    for g in GRANTS.iter().filter(|g| g.roomkey_default) {
+        g.set(&mut grants, Setting::Bool(true))
+            .or_else(|e| ctx.err(0..0, e.to_string()))?;
+    }
+    for (g, value) in &file.entries {
+        let setting = match value {
+            FileValue::Bool(on) => Setting::Bool(*on),
+            FileValue::Text(text) => Setting::Text(text.clone()),
+            FileValue::List(items) if g.kind == Kind::Sources => {
+                let mut sources = Vec::with_capacity(items.len());
+                for item in items {
+                    match item.get_ref().parse::<TrackSource>() {
+                        Ok(source) => sources.push(source),
+                        Err(e) => return ctx.err_at(item, e.to_string()),
+                    }
+                }
+                Setting::Sources(sources)
+            }
+            FileValue::List(items) => {
+                Setting::Texts(items.iter().map(|i| i.get_ref().clone()).collect())
+            }
+        };
+        g.set(&mut grants, setting)
+            .or_else(|e| ctx.err(0..0, e.to_string()))?;
+    }
+    Ok(grants)
 }

@@ -596,7 +596,7 @@ fn with_suggestion(message: &str, spanned: Option<&str>) -> String {
         field_names::<CallerFile>(),
         field_names::<OidcFile>(),
         field_names::<ProfileFile>(),
-        field_names::<GrantsFile>(),
+        &crate::policy::GRANT_KEYS,
     ]
     .concat();
     match did_you_mean(key, &known) {

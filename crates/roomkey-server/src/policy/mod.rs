@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rand::Rng as _;
-use roomkey_token::{RoomConfiguration, TrackSource, VideoGrant};
+use roomkey_token::grants::{Grant, Setting};
+use roomkey_token::{Claims, RoomConfiguration, VideoGrant};
 
 mod glob;
 mod grants;
 
 pub use glob::Glob;
+pub use grants::GrantsFile;
 use grants::action_grant;
-pub use grants::{GrantsFile, other_grants};
+pub(crate) use grants::{FileValue, GRANT_KEYS};
 
 /// Where the participant identity comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,10 +98,8 @@ pub struct Profile {
     pub create_room: bool,
     /// `server_url` returned.
     pub livekit_url: String,
-    /// Grants issued.
-    pub grants: GrantsFile,
-    /// Parsed `can_publish_sources`.
-    pub sources: Vec<TrackSource>,
+    /// The grants issued (every grant claim; the video grant's room is left empty).
+    pub grants: Claims,
     /// The action's switches may grant more than `grants` (development mode only).
     pub unrestricted_switches: bool,
 }
@@ -111,26 +111,8 @@ impl Profile {
 
     /// The video grant this profile issues for `room`.
     pub fn video_grant(&self, room: &str) -> VideoGrant {
-        let g = &self.grants;
-        let mut v = VideoGrant::default();
-        v.room_join = g.room_join.unwrap_or(true);
-        v.room = room.to_owned();
-        v.can_publish = g.can_publish;
-        v.can_subscribe = g.can_subscribe;
-        v.can_publish_data = g.can_publish_data;
-        v.can_publish_sources.clone_from(&self.sources);
-        v.can_update_own_metadata = g.can_update_own_metadata;
-        v.can_subscribe_metrics = g.can_subscribe_metrics;
-        v.can_manage_agent_session = g.can_manage_agent_session;
-        v.hidden = g.hidden;
-        v.recorder = g.recorder;
-        v.agent = g.agent;
-        v.room_create = g.room_create;
-        v.room_list = g.room_list;
-        v.room_record = g.room_record;
-        v.room_admin = g.room_admin;
-        v.ingress_admin = g.ingress_admin;
-        v.destination_room = g.destination_room.clone().unwrap_or_default();
+        let mut v = self.grants.video.clone().unwrap_or_default();
+        room.clone_into(&mut v.room);
         v
     }
 }
@@ -161,10 +143,8 @@ pub struct TokenRequest {
 /// Permission switches of the Generate Access Token action.
 #[derive(Debug, Clone, Default)]
 pub struct GrantRequest {
-    /// (JSON name, requested value) for every switch present.
-    pub switches: Vec<(&'static str, bool)>,
-    /// `destinationRoom`.
-    pub destination_room: Option<String>,
+    /// (grant, requested value) for every switch present.
+    pub switches: Vec<(&'static Grant, Setting)>,
     /// The request comes from the action: the token gets the join grant plus exactly the
     /// switches asked for (within the profile's grants), not the whole profile.
     pub action: bool,
@@ -325,11 +305,15 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
         None => profile.ttl,
     };
 
-    let ceiling = profile.video_grant(&room);
     let video = if req.grants.action {
-        action_grant(&ceiling, &req.grants, profile.unrestricted_switches)?
+        action_grant(
+            &profile.grants,
+            &room,
+            &req.grants,
+            profile.unrestricted_switches,
+        )?
     } else {
-        ceiling
+        profile.video_grant(&room)
     };
 
     let create_room = match req.create_room {

@@ -10,6 +10,7 @@ mod config;
 mod cors;
 mod denials;
 mod endpoint;
+mod grant_table;
 mod limits;
 mod metrics;
 mod oidc;

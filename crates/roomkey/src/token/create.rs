@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use roomkey_token::input;
 use roomkey_token::{
-    AccessToken, AgentGrant, InferenceGrant, KindDetail, ObservabilityGrant, ParticipantKind,
-    RoomAgentDispatch, RoomConfiguration, SipGrant, TrackSource, VideoGrant, dangerous,
+    AccessToken, Claims, KindDetail, ParticipantKind, RoomAgentDispatch, RoomConfiguration,
+    VideoGrant, dangerous,
 };
 use serde_json::json;
 
@@ -18,6 +18,7 @@ use crate::output::{out, print_json, safe, warn};
 use crate::rooms::{self, RoomSettings, ServerArgs, block_on};
 
 use super::SUMMARY;
+use super::grant_flags::GrantFlags;
 
 /// Mint a participant access token.
 #[derive(Debug, clap::Args)]
@@ -45,29 +46,8 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "TEXT")]
     pub(crate) metadata: Option<String>,
 
-    /// Grant joining the room. On by default; --join=false mints a token without it (for
-    /// example an admin API token)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set,
-          help_heading = "Permissions")]
-    pub(crate) join: bool,
-
     #[command(flatten)]
-    pub(crate) perms: Permissions,
-
-    /// Destination room which this participant can forward to
-    #[arg(long, value_name = "ROOM", help_heading = "Permissions")]
-    pub(crate) destination_room: Option<String>,
-
-    /// Track sources the participant may publish, comma-separated: camera, microphone,
-    /// screen_share, screen_share_audio (repeatable; default: all)
-    #[arg(
-        long,
-        value_name = "SOURCES",
-        value_delimiter = ',',
-        help_heading = "Permissions"
-    )]
-    pub(crate) allow_source: Vec<TrackSource>,
+    pub(crate) grants: GrantFlags,
 
     /// A participant attribute, KEY=VALUE (repeatable)
     #[arg(long = "attribute", value_name = "KEY=VALUE", value_parser = parse_attribute,
@@ -156,101 +136,6 @@ pub(crate) struct CreateArgs {
     pub(crate) now: Option<i64>,
 }
 
-/// The permission switches of the Generate Access Token action, and the other grants.
-#[derive(Debug, Clone, clap::Args)]
-#[allow(clippy::struct_excessive_bools)]
-pub(crate) struct Permissions {
-    /// Whether the participant can publish audio/video tracks [unset: yes]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) can_publish: Option<bool>,
-    /// Whether the participant can subscribe to other participants' tracks [unset: yes]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) can_subscribe: Option<bool>,
-    /// Whether the participant can publish data messages [unset: same as --can-publish]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) can_publish_data: Option<bool>,
-    /// Whether the participant should be hidden from other participants
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) hidden: Option<bool>,
-    /// Permission to create rooms
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) room_create: Option<bool>,
-    /// Permission to list rooms
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) room_list: Option<bool>,
-    /// Permission to start a recording
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) room_record: Option<bool>,
-    /// Permission to control the specific room
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) room_admin: Option<bool>,
-    /// Permission to control ingress, not specific to any room or ingress
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) ingress_admin: Option<bool>,
-    /// Allow participant to update its own metadata [unset: no]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) can_update_own_metadata: Option<bool>,
-    /// Participant is recording the room, allows room to indicate it's being recorded
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) recorder: Option<bool>,
-    /// Participant allowed to connect to LiveKit as Agent Framework worker
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) agent: Option<bool>,
-    /// Allow participant to subscribe to metrics [unset: no]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) can_subscribe_metrics: Option<bool>,
-    /// Allow participant to manage an agent session [unset: no]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Permissions")]
-    pub(crate) can_manage_agent_session: Option<bool>,
-
-    /// SIP grant: manage SIP trunks and dispatch rules
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Other grants")]
-    pub(crate) sip_admin: Option<bool>,
-    /// SIP grant: make outbound calls
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Other grants")]
-    pub(crate) sip_call: Option<bool>,
-    /// Agent grant: administer agents (LiveKit Cloud)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Other grants")]
-    pub(crate) agent_admin: Option<bool>,
-    /// Agent grant: administer simulations (LiveKit Cloud)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Other grants")]
-    pub(crate) agent_simulation_admin: Option<bool>,
-    /// Agent grant: administer agent databases (LiveKit Cloud)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Other grants")]
-    pub(crate) agent_database_admin: Option<bool>,
-    /// Agent grant: create, list and delete agent dispatches
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Other grants")]
-    pub(crate) agent_dispatch_admin: Option<bool>,
-    /// Inference grant: call LiveKit Inference (LiveKit Cloud)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Other grants")]
-    pub(crate) inference: Option<bool>,
-    /// Observability grant: write observability data (LiveKit Cloud)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", help_heading = "Other grants")]
-    pub(crate) observability: Option<bool>,
-}
-
 const CREATE_EXAMPLES: &str = "\
 Examples:
   Join a room (development keys of `livekit-server --dev`):
@@ -281,7 +166,16 @@ fn parse_attribute(s: &str) -> Result<(String, String), String> {
 impl CreateArgs {
     /// Builds the token the flags describe (without signing it).
     pub(crate) fn build(&self) -> Result<AccessToken> {
-        let mut token = AccessToken::new();
+        let mut grants = Claims::default();
+        self.grants.apply(&mut grants)?;
+        if let Some(room) = &self.room {
+            grants
+                .video
+                .get_or_insert_with(VideoGrant::default)
+                .room
+                .clone_from(room);
+        }
+        let mut token = AccessToken::from_claims(grants);
         if let Some(identity) = &self.identity {
             token = token.with_identity(identity);
         }
@@ -301,40 +195,6 @@ impl CreateArgs {
         if !self.kind_detail.is_empty() {
             token = token.with_kind_details(self.kind_detail.clone());
         }
-        if let Some(video) = self.video_grant() {
-            token = token.with_video(video);
-        }
-        let p = &self.perms;
-        if p.sip_admin.is_some() || p.sip_call.is_some() {
-            let mut sip = SipGrant::default();
-            sip.admin = p.sip_admin.unwrap_or(false);
-            sip.call = p.sip_call.unwrap_or(false);
-            token = token.with_sip(sip);
-        }
-        let agent_flags = [
-            p.agent_admin,
-            p.agent_simulation_admin,
-            p.agent_database_admin,
-            p.agent_dispatch_admin,
-        ];
-        if agent_flags.iter().any(Option::is_some) {
-            let mut agent = AgentGrant::default();
-            agent.admin = p.agent_admin.unwrap_or(false);
-            agent.simulation_admin = p.agent_simulation_admin.unwrap_or(false);
-            agent.database_admin = p.agent_database_admin.unwrap_or(false);
-            agent.dispatch_admin = p.agent_dispatch_admin.unwrap_or(false);
-            token = token.with_agent(agent);
-        }
-        if let Some(perform) = p.inference {
-            let mut grant = InferenceGrant::default();
-            grant.perform = perform;
-            token = token.with_inference(grant);
-        }
-        if let Some(write) = p.observability {
-            let mut grant = ObservabilityGrant::default();
-            grant.write = write;
-            token = token.with_observability(grant);
-        }
         if let Some(config) = self.room_configuration()? {
             token = token.with_room_config(config);
         }
@@ -345,54 +205,6 @@ impl CreateArgs {
             token = token.with_sha256(sha);
         }
         Ok(token.allow_sensitive_credentials(self.allow_sensitive_credentials))
-    }
-
-    fn video_grant(&self) -> Option<VideoGrant> {
-        let p = &self.perms;
-        let any_flag = [
-            p.can_publish,
-            p.can_subscribe,
-            p.can_publish_data,
-            p.hidden,
-            p.room_create,
-            p.room_list,
-            p.room_record,
-            p.room_admin,
-            p.ingress_admin,
-            p.can_update_own_metadata,
-            p.recorder,
-            p.agent,
-            p.can_subscribe_metrics,
-            p.can_manage_agent_session,
-        ]
-        .iter()
-        .any(Option::is_some)
-            || self.room.is_some()
-            || self.destination_room.is_some()
-            || !self.allow_source.is_empty();
-        if !self.join && !any_flag {
-            return None;
-        }
-        let mut v = VideoGrant::default();
-        v.room_join = self.join;
-        v.room = self.room.clone().unwrap_or_default();
-        v.destination_room = self.destination_room.clone().unwrap_or_default();
-        v.can_publish = p.can_publish;
-        v.can_subscribe = p.can_subscribe;
-        v.can_publish_data = p.can_publish_data;
-        v.can_publish_sources.clone_from(&self.allow_source);
-        v.can_update_own_metadata = p.can_update_own_metadata;
-        v.can_subscribe_metrics = p.can_subscribe_metrics;
-        v.can_manage_agent_session = p.can_manage_agent_session;
-        v.hidden = p.hidden.unwrap_or(false);
-        v.room_create = p.room_create.unwrap_or(false);
-        v.room_list = p.room_list.unwrap_or(false);
-        v.room_record = p.room_record.unwrap_or(false);
-        v.room_admin = p.room_admin.unwrap_or(false);
-        v.ingress_admin = p.ingress_admin.unwrap_or(false);
-        v.recorder = p.recorder.unwrap_or(false);
-        v.agent = p.agent.unwrap_or(false);
-        Some(v)
     }
 
     fn attributes(&self) -> Result<BTreeMap<String, String>> {
@@ -487,7 +299,7 @@ pub(crate) fn create(args: &CreateArgs) -> Result<()> {
     let key = args.keys.resolve(args.server.target_url().as_deref())?;
     if args.create_room_if_not_exists {
         create_room_first(args, &token, &key)?;
-    } else if args.join && args.room.as_deref().unwrap_or("").is_empty() {
+    } else if args.grants.joins() && args.room.as_deref().unwrap_or("").is_empty() {
         warn("no --room given: this token lets the participant join any room");
     }
     let now = args.now.unwrap_or_else(roomkey_token::unix_now);

@@ -1,6 +1,7 @@
 //! `roomkey token create` and `roomkey token verify`.
 
 mod create;
+mod grant_flags;
 mod verify;
 
 pub(crate) use create::{CreateArgs, create};

@@ -5,6 +5,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use roomkey_token::grants::{GRANTS, Unset, Value};
 use roomkey_token::input;
 use roomkey_token::{Claims, VerifyError};
 use serde_json::json;
@@ -141,30 +142,36 @@ fn server_limit_warnings(claims: &Claims) -> Vec<String> {
         .collect()
 }
 
-/// The permissions as the server reads them, with the defaults of unset fields filled in.
+/// The video permissions as the server reads them, with the defaults of unset members filled in.
 fn effective(claims: &Claims) -> serde_json::Value {
-    let Some(v) = &claims.video else {
+    if claims.video.is_none() {
         return json!(null);
-    };
-    json!({
-        "roomJoin": v.room_join,
-        "canPublish": v.effective_can_publish(),
-        "canSubscribe": v.effective_can_subscribe(),
-        "canPublishData": v.effective_can_publish_data(),
-        "canPublishSources": if v.can_publish_sources.is_empty() {
-            json!("all")
-        } else {
-            json!(v.can_publish_sources)
-        },
-        "canUpdateOwnMetadata": v.effective_can_update_own_metadata(),
-        "canSubscribeMetrics": v.effective_can_subscribe_metrics(),
-        "canManageAgentSession": v.effective_can_manage_agent_session(),
-    })
+    }
+    let mut effective = serde_json::Map::new();
+    for g in GRANTS.iter().filter(|g| g.claim == "video") {
+        let value = match g.get(claims) {
+            Some(Value::Sources([])) => json!("all"),
+            Some(Value::Sources(list)) => json!(list),
+            _ => match g.effective(claims) {
+                Some(on) => json!(on),
+                None => continue,
+            },
+        };
+        effective.insert(g.key.to_owned(), value);
+    }
+    effective.into()
+}
+
+/// A grant member's label in the explanation: the last word of its key (`canPublishData` →
+/// `data`).
+fn label(key: &str) -> String {
+    let start = key.rfind(|c: char| c.is_ascii_uppercase()).unwrap_or(0);
+    key[start..].to_lowercase()
 }
 
 fn explain(claims: &Claims, now: i64) {
     out("valid token");
-    let line = |label: &str, value: &str| out(&format!("  {label:<12}{value}"));
+    let line = |label: &str, value: &str| out(&format!("  {label:<11} {value}"));
     line("issuer", &safe(&claims.iss));
     line("identity", &safe(claims.identity()));
     if !claims.name.is_empty() {
@@ -185,65 +192,80 @@ fn explain(claims: &Claims, now: i64) {
     match &claims.video {
         None => line("video", "no video grant (cannot join a room)"),
         Some(v) => {
-            let room = if v.room.is_empty() {
-                "any room".to_owned()
-            } else {
-                safe(&v.room)
-            };
             if v.room_join {
+                let room = if v.room.is_empty() {
+                    "any room".to_owned()
+                } else {
+                    safe(&v.room)
+                };
                 line("joins", &room);
             }
-            let yes_no = |b: bool, set: bool| match (b, set) {
-                (true, true) => "yes",
-                (false, true) => "no",
-                (true, false) => "yes (default)",
-                (false, false) => "no (default)",
+            let mut also = Vec::new();
+            for g in GRANTS
+                .iter()
+                .filter(|g| g.claim == "video" && g.key != "roomJoin")
+            {
+                match g.get(claims) {
+                    // What the server grants unless told otherwise: always said, yes or no.
+                    Some(Value::Tri(set)) if g.unset != Unset::Off => {
+                        let on = g.effective(claims).unwrap_or(false);
+                        let value = match (on, set.is_some()) {
+                            (true, true) => "yes",
+                            (false, true) => "no",
+                            (true, false) => "yes (default)",
+                            (false, false) => "no (default)",
+                        };
+                        line(&label(g.key), value);
+                    }
+                    Some(Value::Sources(list)) if !list.is_empty() => {
+                        let names: Vec<String> = list.iter().map(|s| safe(s.as_str())).collect();
+                        line(&label(g.key), &names.join(", "));
+                    }
+                    Some(Value::Text(text)) if !text.is_empty() && g.key != "room" => {
+                        also.push(format!("{}={}", g.key, safe(text)));
+                    }
+                    // What it grants only when asked: listed when given.
+                    _ if g.effective(claims) == Some(true) => also.push(g.key.to_owned()),
+                    _ => {}
+                }
+            }
+            if !also.is_empty() {
+                line("also", &also.join(", "));
+            }
+        }
+    }
+    // The other grant claims: each member that is given.
+    let mut claim_names: Vec<&str> = GRANTS.iter().map(|g| g.claim).collect();
+    claim_names.dedup();
+    for claim in claim_names.into_iter().filter(|c| *c != "video") {
+        let mut given = Vec::new();
+        for g in GRANTS.iter().filter(|g| g.claim == claim) {
+            let Some(value) = g.get(claims) else {
+                break; // the claim is absent
             };
-            line(
-                "publish",
-                yes_no(v.effective_can_publish(), v.can_publish.is_some()),
-            );
-            line(
-                "subscribe",
-                yes_no(v.effective_can_subscribe(), v.can_subscribe.is_some()),
-            );
-            line(
-                "data",
-                yes_no(v.effective_can_publish_data(), v.can_publish_data.is_some()),
-            );
-            if !v.can_publish_sources.is_empty() {
-                let sources: Vec<String> = v
-                    .can_publish_sources
-                    .iter()
-                    .map(|s| safe(s.as_str()))
-                    .collect();
-                line("sources", &sources.join(", "));
+            match value {
+                Value::Flag(true) | Value::Tri(Some(true)) => given.push(g.key.to_owned()),
+                Value::Text(text) if !text.is_empty() => {
+                    given.push(format!("{}={}", g.key, safe(text)));
+                }
+                Value::Texts(list) if !list.is_empty() => {
+                    let items: Vec<String> = list.iter().map(|t| safe(t)).collect();
+                    given.push(format!("{}=[{}]", g.key, items.join(", ")));
+                }
+                _ => {}
             }
-            let admin: Vec<&str> = [
-                (v.room_create, "roomCreate"),
-                (v.room_list, "roomList"),
-                (v.room_record, "roomRecord"),
-                (v.room_admin, "roomAdmin"),
-                (v.ingress_admin, "ingressAdmin"),
-                (v.hidden, "hidden"),
-                (v.recorder, "recorder"),
-                (v.agent, "agent"),
-                (
-                    v.effective_can_update_own_metadata(),
-                    "canUpdateOwnMetadata",
-                ),
-                (v.effective_can_subscribe_metrics(), "canSubscribeMetrics"),
-                (
-                    v.effective_can_manage_agent_session(),
-                    "canManageAgentSession",
-                ),
-            ]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
-            .collect();
-            if !admin.is_empty() {
-                line("also", &admin.join(", "));
-            }
+        }
+        let present = GRANTS
+            .iter()
+            .find(|g| g.claim == claim)
+            .is_some_and(|g| g.get(claims).is_some());
+        if present {
+            let given = if given.is_empty() {
+                "nothing granted".to_owned()
+            } else {
+                given.join(", ")
+            };
+            line(claim, &given);
         }
     }
     if let Some(agents) = claims
