@@ -28,8 +28,6 @@ use crate::token_endpoint;
 /// The Generate Access Token action's summary line.
 pub const SUMMARY: &str = "Successfully generated access token for participant to join the call.";
 
-const INDEX_HTML: &str = include_str!("../assets/index.html");
-
 /// Shared state of the server.
 #[derive(Debug)]
 pub struct App {
@@ -239,7 +237,7 @@ async fn metrics_endpoint(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn index(State(app): State<Arc<App>>) -> Response {
-    let mut response = Html(INDEX_HTML).into_response();
+    let mut response = Html(crate::page::INDEX_HTML.as_str()).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
