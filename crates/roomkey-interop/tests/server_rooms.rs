@@ -77,7 +77,7 @@ create_room = true
 ttl = "10m"
 livekit_url = "{HANDED_OUT}"
 "#,
-        hash = roomkey_server::auth::hash_key(HOST_KEY)
+        hash = roomkey_server::hash_key(HOST_KEY)
     )
 }
 

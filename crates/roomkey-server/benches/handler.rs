@@ -14,9 +14,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, header};
 use criterion::{Criterion, criterion_group, criterion_main};
-use roomkey_server::audit::AuditLog;
-use roomkey_server::logging::{LogSink, json_layer};
+use roomkey_server::AuditLog;
 use roomkey_server::{App, Config, EnvOverrides};
+use roomkey_server::{LogSink, json_layer};
 use tower::ServiceExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 

@@ -295,3 +295,9 @@ fn unverified_issuer(token: &str) -> Option<String> {
 pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
+
+/// A new random caller API key (`rk_` and 40 letters and digits, about 238 bits), for a
+/// `[[caller]]` of the configuration, which holds its [`hash_key`].
+pub fn generate_caller_key() -> String {
+    format!("rk_{}", crate::policy::random_id(40))
+}

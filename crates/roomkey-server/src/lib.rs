@@ -8,16 +8,17 @@
 #![deny(missing_docs)]
 
 mod app;
-pub mod audit;
-pub mod auth;
-pub mod config;
+mod audit;
+mod auth;
+mod config;
 mod denials;
 mod error;
 mod fields;
 mod json;
-pub mod logging;
+mod logging;
 mod metrics;
-pub mod policy;
+mod page;
+mod policy;
 mod requests;
 mod token_endpoint;
 
@@ -25,10 +26,13 @@ use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+// The public API: what `roomkey serve` and an embedder need. The configuration's parts (profiles,
+// callers, limits) are reachable through `Config`'s fields.
 pub use app::{App, SUMMARY, router};
+pub use auth::{generate_caller_key, hash_key};
 pub use config::{Config, ConfigError, EnvOverrides};
 pub use error::ApiError;
-pub use logging::{LogGuard, init_logging};
+pub use logging::{AuditLog, LogGuard, LogSink, init_logging, json_layer};
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections
 /// and finishes the requests in flight, waiting at most the request timeout plus

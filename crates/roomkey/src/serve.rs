@@ -104,12 +104,9 @@ pub(crate) struct KeyHashArgs {
 /// Runs `roomkey key-hash`.
 pub(crate) fn key_hash(args: &KeyHashArgs) -> Result<()> {
     if args.generate {
-        let key = format!("rk_{}", roomkey_server::policy::random_id(40));
+        let key = roomkey_server::generate_caller_key();
         out(&format!("key:        {key}"));
-        out(&format!(
-            "key_sha256: {}",
-            roomkey_server::auth::hash_key(&key)
-        ));
+        out(&format!("key_sha256: {}", roomkey_server::hash_key(&key)));
         return Ok(());
     }
     let key = match args.key.as_deref() {
@@ -125,6 +122,6 @@ pub(crate) fn key_hash(args: &KeyHashArgs) -> Result<()> {
     if key.is_empty() {
         bail!("the key is empty");
     }
-    out(&roomkey_server::auth::hash_key(&key));
+    out(&roomkey_server::hash_key(&key));
     Ok(())
 }

@@ -14,7 +14,6 @@ use crate::policy::{IdentityStrategy, Profile};
 mod checks;
 mod file;
 
-pub use crate::policy::GrantsFile;
 use checks::*;
 pub use file::{CallerFile, FileConfig, OidcFile, ProfileFile, RateLimitFile};
 

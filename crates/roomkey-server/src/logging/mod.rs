@@ -12,9 +12,9 @@
 //! - [`LogSink`] collects whole lines from every thread in one shared buffer, and a writer
 //!   thread writes what has gathered with one `write(2)`. A request never waits on the write;
 //!   it only copies its line. The writer is woken by the first line after it went idle, then
-//!   lingers for [`LINGER`] so that the lines of a busy moment go out together; under load that
+//!   lingers for `sink::LINGER` so that the lines of a busy moment go out together; under load that
 //!   is at most a hundred wake-ups a second instead of one per line. Nothing is dropped: when
-//!   [`MAX_PENDING`] bytes are waiting (the output is not keeping up), loggers wait for the
+//!   `sink::MAX_PENDING` bytes are waiting (the output is not keeping up), loggers wait for the
 //!   writer. Dropping the [`LogGuard`] writes out everything pending; lines logged after that
 //!   are written directly.
 
@@ -31,7 +31,9 @@ mod sink;
 
 #[cfg(test)]
 use sink::CLOSE_WAIT;
-pub use sink::{LINGER, LogGuard, LogSink, MAX_PENDING};
+#[cfg(test)]
+use sink::MAX_PENDING;
+pub use sink::{LogGuard, LogSink};
 
 /// Sets up logging for `roomkey serve`: `RUST_LOG` (default `info`), as text or JSON lines, on
 /// stderr, through a [`LogSink`]. Keep the returned guard alive for as long as the server runs:

@@ -188,8 +188,6 @@ pub struct Decision {
     pub identity: String,
     /// Display name.
     pub name: String,
-    /// Room.
-    pub room: String,
     /// Metadata.
     pub metadata: String,
     /// Attributes.
@@ -331,7 +329,6 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
     Ok(Decision {
         identity,
         name,
-        room,
         metadata,
         attributes,
         room_config,

@@ -10,8 +10,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use base64::Engine as _;
-use roomkey_server::audit::AuditLog;
-use roomkey_server::auth::hash_key;
+use roomkey_server::AuditLog;
+use roomkey_server::hash_key;
 use roomkey_server::{App, Config, EnvOverrides};
 use roomkey_token::{ApiSecret, Claims, KeyPair, KeySet, Verifier};
 use serde_json::{Value, json};
@@ -326,7 +326,7 @@ pub fn now() -> i64 {
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
 /// The log writer behind [`logs`].
-static SINK: OnceLock<roomkey_server::logging::LogSink> = OnceLock::new();
+static SINK: OnceLock<roomkey_server::LogSink> = OnceLock::new();
 
 impl Logs {
     /// Everything logged so far (what the log writer still holds is written out first).
@@ -354,13 +354,13 @@ pub fn logs() -> &'static Logs {
     LOGS.get_or_init(|| {
         use tracing_subscriber::layer::SubscriberExt as _;
         let logs = Logs::default();
-        let (sink, guard) = roomkey_server::logging::LogSink::spawn(Box::new(logs.clone()));
+        let (sink, guard) = roomkey_server::LogSink::spawn(Box::new(logs.clone()));
         // The writer runs for the whole test process.
         std::mem::forget(guard);
         let _ = SINK.set(sink.clone());
         let subscriber = tracing_subscriber::registry()
             .with(tracing_subscriber::filter::LevelFilter::TRACE)
-            .with(roomkey_server::logging::json_layer(sink));
+            .with(roomkey_server::json_layer(sink));
         tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
         logs
     })

@@ -424,5 +424,5 @@ async fn error_bodies_leak_nothing() {
 }
 
 fn hash_key(key: &str) -> String {
-    roomkey_server::auth::hash_key(key)
+    roomkey_server::hash_key(key)
 }

@@ -60,7 +60,7 @@ fn config_with_every_grant() -> String {
          [profile.all]\nrooms = [\"*\"]\nidentity = \"request\"\nfields = [\"participant_identity\"]\n\
          ttl = \"5m\"\n\n[profile.all.grants]\n{grants}",
         base_config(""),
-        roomkey_server::auth::hash_key(ALL_KEY),
+        roomkey_server::hash_key(ALL_KEY),
     )
 }
 

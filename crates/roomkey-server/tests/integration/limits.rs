@@ -185,7 +185,7 @@ async fn slow_requests_time_out_with_a_json_answer() {
         base_config(&format!(
             "request_timeout = \"1s\"\nroom_service_url = \"{}\"\n[[caller]]\nname = \"host\"\nkey_sha256 = \"{}\"\nprofile = \"host\"\n",
             lk.url(),
-            roomkey_server::auth::hash_key("host-key")
+            roomkey_server::hash_key("host-key")
         ))
     );
     let r = router(&text);

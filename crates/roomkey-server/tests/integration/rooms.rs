@@ -19,7 +19,7 @@ pub const HOST_KEY: &str = "rk_test_host_Pw2Lx8Qa5Vn3Jd7E";
 pub fn host_config(room_service_url: &str, top: &str) -> String {
     let mut text = base_config(&format!(
         "room_service_url = \"{room_service_url}\"\n{top}\n[[caller]]\nname = \"host\"\nkey_sha256 = \"{}\"\nprofile = \"host\"\n",
-        roomkey_server::auth::hash_key(HOST_KEY)
+        roomkey_server::hash_key(HOST_KEY)
     ));
     text.push_str(
         r#"
