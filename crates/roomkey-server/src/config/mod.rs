@@ -6,13 +6,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use roomkey_token::{ApiSecret, KeyPair};
+use roomkey_token::KeyPair;
 use toml::Spanned;
 
-use crate::policy::{IdentityStrategy, Profile};
+use crate::policy::Profile;
 
 mod checks;
 mod file;
+mod sections;
 
 use checks::*;
 pub use file::{CallerFile, FileConfig, OidcFile, ProfileFile, RateLimitFile};
@@ -329,222 +330,19 @@ impl Config {
             ));
         };
 
-        let key_name = env
-            .api_key
-            .clone()
-            .or_else(|| raw.api_key.as_ref().map(|k| k.get_ref().clone()));
-        let secret = match (&env.api_secret, &raw.api_secret_file) {
-            (Some(s), _) => Some(s.clone()),
-            (None, Some(path)) => {
-                let p = resolve(base, path.get_ref());
-                match std::fs::read_to_string(&p) {
-                    Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_owned()),
-                    Err(e) => {
-                        return ctx.err_at(
-                            path,
-                            format!("cannot read api_secret_file {}: {e}", p.display()),
-                        );
-                    }
-                }
-            }
-            (None, None) => None,
-        };
-        let key = match (key_name, secret) {
-            (Some(k), Some(s)) => KeyPair::new(k, &ApiSecret::new(s)).map_err(|e| ConfigError {
-                file: file.into(),
-                line: raw
-                    .api_key
-                    .as_ref()
-                    .map_or(0, |k| line_of(text, k.span().start)),
-                message: e.to_string(),
-            })?,
-            (Some(_), None) => {
-                let line = raw
-                    .api_key
-                    .as_ref()
-                    .map_or(0, |k| line_of(text, k.span().start));
-                return Err(ConfigError {
-                    file: file.into(),
-                    line,
-                    message: "api_key has no secret: set api_secret_file (a file holding the secret) or LIVEKIT_API_SECRET".into(),
-                });
-            }
-            (None, Some(_)) => {
-                let line = raw
-                    .api_secret_file
-                    .as_ref()
-                    .map_or(0, |k| line_of(text, k.span().start));
-                return Err(ConfigError {
-                    file: file.into(),
-                    line,
-                    message: "the API secret has no key: set api_key or LIVEKIT_API_KEY".into(),
-                });
-            }
-            (None, None) => {
-                return Err(ConfigError {
-                    file: file.into(),
-                    line: 0,
-                    message: "no LiveKit credentials: set api_key and api_secret_file, or LIVEKIT_API_KEY and LIVEKIT_API_SECRET".into(),
-                });
-            }
-        };
-
-        let request_timeout = match &raw.request_timeout {
-            Some(v) => match roomkey_token::input::parse_duration(v.get_ref()) {
-                Ok(d) if d.is_zero() => return ctx.err_at(v, "request_timeout must be positive"),
-                Ok(d) if d > MAX_TIMEOUT => {
-                    return ctx.err_at(v, "request_timeout may be at most 1h");
-                }
-                Ok(d) => d,
-                Err(m) => return ctx.err_at(v, m),
-            },
-            None => DEFAULT_TIMEOUT,
-        };
-        let json_logs = match env
-            .log_format
-            .as_deref()
-            .or(raw.log_format.as_ref().map(|v| v.get_ref().as_str()))
-        {
-            None | Some("text") => false,
-            Some("json") => true,
-            Some(other) => {
-                let span = raw.log_format.as_ref().map_or(0..0, Spanned::span);
-                return ctx.err(
-                    span,
-                    format!("log_format {other:?} is not \"text\" or \"json\""),
-                );
-            }
-        };
-        let mut cors_origins = Vec::new();
-        for origin in &raw.cors_origins {
-            check_origin(origin.get_ref()).or_else(|m| ctx.err_at(origin, m))?;
-            cors_origins.push(origin.get_ref().clone());
-        }
-        for origin in &env.cors_origins {
-            check_origin(origin).map_err(|message| ConfigError {
-                file: "--cors-origin".into(),
-                line: 0,
-                message,
-            })?;
-            cors_origins.push(origin.clone());
-        }
-
-        // Profiles first: callers refer to them by name.
-        let mut names = Vec::new();
-        let mut profiles = Vec::new();
-        for (name, spanned) in &raw.profiles {
-            profiles.push(check_profile(&ctx, name, spanned.get_ref(), &livekit_url)?);
-            names.push(name.clone());
-        }
-        let profile_index = |p: &Spanned<String>| -> Result<usize, ConfigError> {
-            names.iter().position(|n| n == p.get_ref()).map_or_else(
-                || {
-                    ctx.err_at(
-                        p,
-                        format!(
-                            "no profile named {:?}; define [profile.{}]",
-                            p.get_ref(),
-                            p.get_ref()
-                        ),
-                    )
-                },
-                Ok,
-            )
-        };
-
-        let mut callers = Vec::new();
-        for caller in &raw.callers {
-            let c = caller.get_ref();
-            let hash =
-                parse_sha256(c.key_sha256.get_ref()).or_else(|m| ctx.err_at(&c.key_sha256, m))?;
-            if callers.iter().any(|o: &StaticCaller| o.key_hash == hash) {
-                return ctx.err_at(
-                    &c.key_sha256,
-                    format!("caller {:?} repeats another caller's key", c.name),
-                );
-            }
-            if callers.iter().any(|o: &StaticCaller| o.name == c.name) {
-                return ctx.err_at(
-                    caller,
-                    format!("caller {:?} repeats another caller's name", c.name),
-                );
-            }
-            let profile = profile_index(&c.profile)?;
-            if profiles[profile].identity == IdentityStrategy::Subject {
-                return ctx.err_at(
-                    &c.profile,
-                    format!(
-                        "profile {:?} takes the identity from a session subject, which an API-key caller does not have; give it identity = \"request\" or \"generated\"",
-                        c.profile.get_ref()
-                    ),
-                );
-            }
-            callers.push(StaticCaller {
-                name: c.name.clone(),
-                key_hash: hash,
-                profile,
-                admin: c.admin,
-            });
-        }
-        let mut oidc = Vec::new();
-        for issuer in &raw.oidc {
-            let o = issuer.get_ref();
-            let jwks = o.jwks_url.get_ref();
-            if !(jwks.starts_with("https://") || is_loopback_http(jwks)) {
-                return ctx.err_at(
-                    &o.jwks_url,
-                    "jwks_url must be https:// (plain http only on loopback)",
-                );
-            }
-            let leeway = match &o.leeway {
-                Some(v) => roomkey_token::input::parse_duration(v.get_ref())
-                    .or_else(|m| ctx.err_at(v, m))?,
-                None => Duration::from_secs(60),
-            };
-            let jwks_min_refresh = match &o.jwks_min_refresh {
-                Some(v) => roomkey_token::input::parse_duration(v.get_ref())
-                    .or_else(|m| ctx.err_at(v, m))?,
-                None => DEFAULT_JWKS_MIN_REFRESH,
-            };
-            if oidc
-                .iter()
-                .any(|other: &OidcIssuer| other.issuer == o.issuer)
-            {
-                return ctx.err_at(issuer, format!("issuer {:?} is configured twice", o.issuer));
-            }
-            let profile = profile_index(&o.profile)?;
-            if profiles[profile].identity == IdentityStrategy::Request {
-                return ctx.err_at(
-                    &o.profile,
-                    format!(
-                        "profile {:?} takes the identity from the request; session callers get theirs from the verified token, so give it identity = \"subject\"",
-                        o.profile.get_ref()
-                    ),
-                );
-            }
-            oidc.push(OidcIssuer {
-                issuer: o.issuer.clone(),
-                jwks_url: jwks.clone(),
-                audience: o.audience.clone(),
-                identity_claim: o.identity_claim.clone().unwrap_or_else(|| "sub".into()),
-                name_claim: o.name_claim.clone(),
-                profile,
-                leeway,
-                jwks_min_refresh,
-            });
-        }
-
-        let room_service_url = match &raw.room_service_url {
-            Some(v) => Some(v.get_ref().clone()),
-            None if profiles.iter().any(|p| p.create_room) => Some(livekit_url.clone()),
-            None => None,
-        };
-        if let Some(url) = &room_service_url {
-            if let Err(e) = roomkey_rooms::normalize_url(url) {
-                let span = raw.room_service_url.as_ref().map_or(0..0, Spanned::span);
-                return ctx.err(span, e.to_string());
-            }
-        }
+        let key = sections::credentials(&ctx, &raw, env, base)?;
+        let request_timeout = sections::request_timeout(&ctx, &raw)?;
+        let json_logs = sections::json_logs(&ctx, &raw, env)?;
+        let cors_origins = sections::cors_origins(&ctx, &raw, env)?;
+        // Profiles first: callers and issuers refer to them by name.
+        let profiles = raw
+            .profiles
+            .iter()
+            .map(|(name, p)| check_profile(&ctx, name, p.get_ref(), &livekit_url))
+            .collect::<Result<Vec<Profile>, ConfigError>>()?;
+        let callers = sections::static_callers(&ctx, &raw, &profiles)?;
+        let oidc = sections::oidc_issuers(&ctx, &raw, &profiles)?;
+        let room_service_url = sections::room_service_url(&ctx, &raw, &profiles, &livekit_url)?;
 
         Ok(Config {
             listen,
