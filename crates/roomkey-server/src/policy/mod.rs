@@ -60,18 +60,26 @@ impl RequestField {
         "ttl",
     ];
 
+    /// Its name in the configuration file (and the request).
+    pub fn name(self) -> &'static str {
+        RequestField::NAMES[self as usize]
+    }
+
     /// Reads a name from the configuration file.
     pub fn parse(s: &str) -> Option<RequestField> {
-        Some(match s {
-            "participant_identity" => RequestField::ParticipantIdentity,
-            "participant_name" => RequestField::ParticipantName,
-            "participant_metadata" => RequestField::ParticipantMetadata,
-            "participant_attributes" => RequestField::ParticipantAttributes,
-            "room_config.agents" => RequestField::AgentDispatch,
-            "room_config.settings" => RequestField::RoomSettings,
-            "ttl" => RequestField::Ttl,
-            _ => return None,
-        })
+        use RequestField::*;
+        // In the order of `NAMES`.
+        [
+            ParticipantIdentity,
+            ParticipantName,
+            ParticipantMetadata,
+            ParticipantAttributes,
+            AgentDispatch,
+            RoomSettings,
+            Ttl,
+        ]
+        .into_iter()
+        .find(|f| f.name() == s)
     }
 }
 
@@ -107,6 +115,20 @@ pub struct Profile {
 impl Profile {
     fn allows(&self, field: RequestField) -> bool {
         self.fields.contains(&field)
+    }
+
+    /// A value the caller asked for, when the profile lets callers set `field`; refused with
+    /// `refusal` otherwise.
+    fn settable<T>(
+        &self,
+        field: RequestField,
+        asked: Option<T>,
+        refusal: &str,
+    ) -> Result<Option<T>, Denied> {
+        match asked {
+            Some(_) if !self.allows(field) => Err(denied(field.name(), refusal)),
+            asked => Ok(asked),
+        }
     }
 
     /// The video grant this profile issues for `room`.
@@ -255,36 +277,27 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
         None => format!("{}{}", profile.room_prefix, random_id(12)),
     };
 
-    let name = match req.participant_name.filter(|s| !s.is_empty()) {
-        Some(n) if profile.allows(RequestField::ParticipantName) => n,
-        Some(_) => {
-            return Err(denied(
-                "participant_name",
-                "you may not set the participant name",
-            ));
-        }
-        None => caller.display_name.clone().unwrap_or_default(),
-    };
-    let metadata = match req.participant_metadata.filter(|s| !s.is_empty()) {
-        Some(m) if profile.allows(RequestField::ParticipantMetadata) => m,
-        Some(_) => {
-            return Err(denied(
-                "participant_metadata",
-                "you may not set participant metadata",
-            ));
-        }
-        None => String::new(),
-    };
-    let attributes = match req.participant_attributes.filter(|a| !a.is_empty()) {
-        Some(a) if profile.allows(RequestField::ParticipantAttributes) => a,
-        Some(_) => {
-            return Err(denied(
-                "participant_attributes",
-                "you may not set participant attributes",
-            ));
-        }
-        None => BTreeMap::new(),
-    };
+    let name = profile
+        .settable(
+            RequestField::ParticipantName,
+            req.participant_name.filter(|s| !s.is_empty()),
+            "you may not set the participant name",
+        )?
+        .unwrap_or_else(|| caller.display_name.clone().unwrap_or_default());
+    let metadata = profile
+        .settable(
+            RequestField::ParticipantMetadata,
+            req.participant_metadata.filter(|s| !s.is_empty()),
+            "you may not set participant metadata",
+        )?
+        .unwrap_or_default();
+    let attributes = profile
+        .settable(
+            RequestField::ParticipantAttributes,
+            req.participant_attributes.filter(|a| !a.is_empty()),
+            "you may not set participant attributes",
+        )?
+        .unwrap_or_default();
     let room_config = check_room_config(profile, req.room_config)?;
 
     let ttl = match req.ttl {
