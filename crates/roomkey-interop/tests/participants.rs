@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use roomkey_interop::LiveKitServer;
 use roomkey_interop::paths::{
-    interop_dir, python_program, roomkey_binary, scratch_dir, setup_hint,
+    interop_dir, python_program, require_file, roomkey_binary, scratch_dir, setup_hint,
 };
 use roomkey_token::{AccessToken, ApiSecret, KeyPair, TrackSource, VideoGrant, unix_now};
 use serde_json::{Value, json};
@@ -62,16 +62,48 @@ fn plain(server: &LiveKitServer, identity: &str, room: &str) -> String {
     token(server, identity, room, |_| {})
 }
 
+/// A participant of a script: the name its steps call it by, and the token it connects with.
+type Member = (&'static str, String);
+
+/// How one member's join grant differs from the plain one.
+type Adjust = fn(&mut VideoGrant);
+
+/// The plain join grant, unchanged.
+const PLAIN: Adjust = |_| {};
+
+/// Members of `room`, each called by its identity, with their join grants adjusted as given.
+fn members(server: &LiveKitServer, room: &str, who: &[(&'static str, Adjust)]) -> Vec<Member> {
+    who.iter()
+        .map(|&(identity, adjust)| (identity, token(server, identity, room, adjust)))
+        .collect()
+}
+
+/// A driver script in which every member connects first, in the order given (each connect
+/// step's id is the member's name), and then `steps` run.
+fn script(deadline: u64, cast: &[Member], steps: Value) -> Value {
+    let participants: serde_json::Map<String, Value> = cast
+        .iter()
+        .map(|(who, token)| ((*who).to_owned(), json!({ "token": token })))
+        .collect();
+    let connects = cast
+        .iter()
+        .map(|(who, _)| json!({"op": "connect", "who": who, "id": who}));
+    let rest = steps
+        .as_array()
+        .expect("the steps are a list")
+        .iter()
+        .cloned();
+    let steps: Vec<Value> = connects.chain(rest).collect();
+    json!({"deadline": deadline, "participants": participants, "steps": steps})
+}
+
 /// Runs the Python driver on `script` (with the server's URL filled in) and returns its report.
 fn drive(server: &LiveKitServer, mut script: Value) -> Value {
     script["url"] = json!(server.ws_url());
     let python = python_program();
-    let driver = interop_dir().join("python/participant.py");
-    assert!(
-        driver.is_file(),
-        "{} is missing; {}",
-        driver.display(),
-        setup_hint()
+    let driver = require_file(
+        interop_dir().join("python/participant.py"),
+        "the participant driver",
     );
     let mut child = Command::new(&python)
         .arg(&driver)
@@ -160,6 +192,83 @@ fn connected(report: &Value, id: &str) {
     assert_eq!(r["ok"], true, "{id} did not connect: {r:#}\n{report:#}");
 }
 
+/// Runs a [`script`] and asserts that every member connected: the controls must, and so must the
+/// negative cases, whose grants only bite after the join.
+fn drive_connected(server: &LiveKitServer, deadline: u64, cast: &[Member], steps: Value) -> Value {
+    let report = drive(server, script(deadline, cast, steps));
+    for (who, _) in cast {
+        connected(&report, who);
+    }
+    report
+}
+
+/// Starts a server of the test's own and runs on it, in `room`, a script of [`members`] whose
+/// connects all succeed ([`drive_connected`]). Returns the server and the report: kept until the
+/// test's asserts are done, a server dropped while one fails prints its log.
+fn run_in_room(
+    room: &str,
+    deadline: u64,
+    who: &[(&'static str, Adjust)],
+    steps: Value,
+) -> (LiveKitServer, Value) {
+    let server = LiveKitServer::start();
+    let cast = members(&server, room, who);
+    let report = drive_connected(&server, deadline, &cast, steps);
+    (server, report)
+}
+
+/// Asserts each `(step id, JSON pointer into its result, expected value)`.
+#[track_caller]
+fn expect_steps(report: &Value, expected: &[(&str, &str, Value)]) {
+    for (id, pointer, want) in expected {
+        let got = step(report, id).pointer(pointer);
+        assert_eq!(got, Some(want), "step {id}, {pointer}: {report:#}");
+    }
+}
+
+/// Asserts that the `wait_audio` step `id` heard at least `frames` frames with sound: the
+/// generated tone reached the listener over WebRTC.
+#[track_caller]
+fn assert_heard(report: &Value, id: &str, frames: u64) {
+    let audio = step(report, id);
+    assert!(
+        audio["nonzero_frames"].as_u64().unwrap_or(0) >= frames,
+        "{id}: fewer than {frames} frames with sound: {audio:#}"
+    );
+}
+
+/// Asserts that the publish step `id` failed as a publish the grants refuse fails in the SDK:
+/// with its own `PublishTrackError` timeout, since it does not handle the server's NOT_ALLOWED.
+/// Returns the step's result.
+#[track_caller]
+fn assert_publish_timed_out<'a>(report: &'a Value, id: &str) -> &'a Value {
+    let refused = step(report, id);
+    assert_eq!(refused["ok"], false, "{id} published: {report:#}");
+    assert_eq!(
+        refused["error_type"], "PublishTrackError",
+        "{id}: the SDK raises its publish error: {refused:#}"
+    );
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("track publication timed out"),
+        "{id}: the SDK reports a timeout, not the server's NOT_ALLOWED: {refused:#}"
+    );
+    refused
+}
+
+/// Asserts that the server logged its refusal of a track of participant `who`.
+#[track_caller]
+fn assert_server_refused_a_track_of(server: &LiveKitServer, who: &str) {
+    let log = server.log_text();
+    assert!(
+        log.contains("no permission to publish track")
+            && log.contains(&format!("\"participant\": \"{who}\"")),
+        "the server logs its refusal of {who}'s track"
+    );
+}
+
 fn events<'a>(report: &'a Value, who: &str, event: &str) -> Vec<&'a Value> {
     report["events"][who]
         .as_array()
@@ -183,189 +292,132 @@ fn an_observer_sees_identity_name_metadata_and_attributes_as_minted_and_hears_th
         .with_ttl(Duration::from_secs(600))
         .sign(&key(&server))
         .expect("mint");
-    let report = drive(
+    let report = drive_connected(
         &server,
-        json!({
-            "deadline": 60,
-            "participants": {
-                "observer": {"token": plain(&server, "observer", room)},
-                "alice": {"token": alice},
-            },
-            "steps": [
-                {"op": "connect", "who": "observer", "id": "observer"},
-                {"op": "connect", "who": "alice", "id": "alice"},
-                {"op": "publish", "who": "alice", "kind": "audio", "source": "microphone", "id": "mic"},
-                {"op": "wait_participant", "who": "observer", "identity": "alice@example", "id": "seen"},
-                {"op": "wait_subscribed", "who": "observer", "from": "alice@example", "source": "microphone", "id": "sub"},
-                {"op": "wait_audio", "who": "observer", "from": "alice@example", "frames": 25, "id": "audio"},
-            ],
-        }),
+        60,
+        &[
+            ("observer", plain(&server, "observer", room)),
+            ("alice", alice),
+        ],
+        json!([
+            {"op": "publish", "who": "alice", "kind": "audio", "source": "microphone", "id": "mic"},
+            {"op": "wait_participant", "who": "observer", "identity": "alice@example", "id": "seen"},
+            {"op": "wait_subscribed", "who": "observer", "from": "alice@example", "source": "microphone", "id": "sub"},
+            {"op": "wait_audio", "who": "observer", "from": "alice@example", "frames": 25, "id": "audio"},
+        ]),
     );
-    connected(&report, "observer");
-    connected(&report, "alice");
-    let me = step(&report, "alice");
-    assert_eq!(me["room"], room);
-    assert_eq!(me["identity"], "alice@example");
-    assert_eq!(
-        me["permission"],
-        json!({"can_publish": true, "can_subscribe": true, "can_publish_data": true,
-               "can_publish_sources": [], "hidden": false}),
-        "unset permissions are the server's defaults"
+    expect_steps(
+        &report,
+        &[
+            ("alice", "/room", json!(room)),
+            ("alice", "/identity", json!("alice@example")),
+            // Unset permissions are the server's defaults.
+            (
+                "alice",
+                "/permission",
+                json!({"can_publish": true, "can_subscribe": true, "can_publish_data": true,
+                       "can_publish_sources": [], "hidden": false}),
+            ),
+            ("seen", "/seen", json!(true)),
+            ("seen", "/info/identity", json!("alice@example")),
+            ("seen", "/info/name", json!("Alice Ä. Example")),
+            ("seen", "/info/metadata", json!(metadata)),
+            (
+                "seen",
+                "/info/attributes",
+                json!({"team": "blue", "seat": "12", "empty": ""}),
+            ),
+            ("seen", "/info/kind", json!("PARTICIPANT_KIND_STANDARD")),
+            ("mic", "/ok", json!(true)),
+            ("sub", "/subscribed", json!(true)),
+        ],
     );
-    let seen = step(&report, "seen");
-    assert_eq!(seen["seen"], true, "{report:#}");
-    let info = &seen["info"];
-    assert_eq!(info["identity"], "alice@example");
-    assert_eq!(info["name"], "Alice Ä. Example");
-    assert_eq!(info["metadata"], metadata);
-    assert_eq!(
-        info["attributes"],
-        json!({"team": "blue", "seat": "12", "empty": ""})
-    );
-    assert_eq!(info["kind"], "PARTICIPANT_KIND_STANDARD");
-    assert_eq!(step(&report, "mic")["ok"], true, "{report:#}");
-    assert_eq!(step(&report, "sub")["subscribed"], true, "{report:#}");
-    let audio = step(&report, "audio");
-    assert!(
-        audio["nonzero_frames"].as_u64().unwrap_or(0) >= 25,
-        "the generated tone reaches the observer over WebRTC: {audio:#}"
-    );
+    assert_heard(&report, "audio", 25);
 }
 
 #[test]
 fn can_publish_false_refuses_a_track_while_the_control_publishes() {
-    let server = LiveKitServer::start();
-    let room = "no-publish";
-    let report = drive(
-        &server,
-        json!({
-            "deadline": 90,
-            "participants": {
-                "observer": {"token": plain(&server, "observer", room)},
-                "viewer": {"token": token(&server, "viewer", room, |g| g.can_publish = Some(false))},
-                "control": {"token": plain(&server, "control", room)},
-            },
-            "steps": [
-                {"op": "connect", "who": "observer", "id": "observer"},
-                {"op": "connect", "who": "viewer", "id": "viewer"},
-                {"op": "connect", "who": "control", "id": "control"},
-                {"op": "parallel", "steps": [
-                    {"op": "publish", "who": "viewer", "kind": "audio", "source": "microphone", "timeout": 30, "id": "refused"},
-                    {"op": "publish", "who": "control", "kind": "audio", "source": "microphone", "id": "allowed"},
-                ]},
-                {"op": "wait_subscribed", "who": "observer", "from": "control", "id": "control-sub"},
-                {"op": "wait_subscribed", "who": "observer", "from": "viewer", "timeout": 1, "id": "viewer-sub"},
-                {"op": "snapshot", "who": "observer", "id": "snapshot"},
-            ],
-        }),
+    let (server, report) = run_in_room(
+        "no-publish",
+        90,
+        &[
+            ("observer", PLAIN),
+            ("viewer", |g| g.can_publish = Some(false)),
+            ("control", PLAIN),
+        ],
+        json!([
+            {"op": "parallel", "steps": [
+                {"op": "publish", "who": "viewer", "kind": "audio", "source": "microphone", "timeout": 30, "id": "refused"},
+                {"op": "publish", "who": "control", "kind": "audio", "source": "microphone", "id": "allowed"},
+            ]},
+            {"op": "wait_subscribed", "who": "observer", "from": "control", "id": "control-sub"},
+            {"op": "wait_subscribed", "who": "observer", "from": "viewer", "timeout": 1, "id": "viewer-sub"},
+            {"op": "snapshot", "who": "observer", "id": "snapshot"},
+        ]),
     );
-    for who in ["observer", "viewer", "control"] {
-        connected(&report, who);
-    }
-    assert_eq!(
-        step(&report, "viewer")["permission"]["can_publish"],
-        false,
-        "the server hands the viewer canPublish=false"
+    expect_steps(
+        &report,
+        &[
+            // The server hands the viewer canPublish=false.
+            ("viewer", "/permission/can_publish", json!(false)),
+            ("allowed", "/ok", json!(true)),
+            ("control-sub", "/subscribed", json!(true)),
+            ("viewer-sub", "/subscribed", json!(false)),
+            // The observer sees no track of the viewer.
+            ("snapshot", "/remote/viewer/tracks", json!([])),
+        ],
     );
-    let allowed = step(&report, "allowed");
-    assert_eq!(allowed["ok"], true, "control publishes: {report:#}");
-    let refused = step(&report, "refused");
-    assert_eq!(
-        refused["ok"], false,
-        "canPublish=false publishes: {report:#}"
-    );
-    assert_eq!(
-        refused["error_type"], "PublishTrackError",
-        "the SDK raises its publish error: {refused:#}"
-    );
-    assert!(
-        refused["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("track publication timed out"),
-        "the SDK reports a timeout, not the server's NOT_ALLOWED: {refused:#}"
-    );
+    let refused = assert_publish_timed_out(&report, "refused");
     let waited = refused["elapsed"].as_f64().expect("elapsed");
     assert!(
         (8.0..20.0).contains(&waited),
         "the refusal surfaces only after the SDK's ~10 s timeout, here {waited} s: {refused:#}"
     );
-    assert_eq!(step(&report, "control-sub")["subscribed"], true);
-    assert_eq!(step(&report, "viewer-sub")["subscribed"], false);
-    assert_eq!(
-        step(&report, "snapshot")["remote"]["viewer"]["tracks"],
-        json!([]),
-        "the observer sees no track of the viewer"
-    );
-    let log = server.log_text();
-    assert!(
-        log.contains("no permission to publish track")
-            && log.contains("\"participant\": \"viewer\""),
-        "the server logs its refusal"
-    );
+    assert_server_refused_a_track_of(&server, "viewer");
 }
 
 #[test]
 fn can_publish_sources_allows_the_microphone_and_refuses_the_camera() {
-    let server = LiveKitServer::start();
-    let room = "sources";
-    let report = drive(
-        &server,
-        json!({
-            "deadline": 90,
-            "participants": {
-                "observer": {"token": plain(&server, "observer", room)},
-                "mic-only": {"token": token(&server, "mic-only", room,
-                    |g| g.can_publish_sources = vec![TrackSource::Microphone])},
-                "control": {"token": plain(&server, "control", room)},
-            },
-            "steps": [
-                {"op": "connect", "who": "observer", "id": "observer"},
-                {"op": "connect", "who": "mic-only", "id": "mic-only"},
-                {"op": "connect", "who": "control", "id": "control"},
-                {"op": "parallel", "steps": [
-                    {"op": "publish", "who": "mic-only", "kind": "audio", "source": "microphone", "id": "mic"},
-                    {"op": "publish", "who": "mic-only", "kind": "video", "source": "camera", "timeout": 30, "id": "camera"},
-                    {"op": "publish", "who": "control", "kind": "video", "source": "camera", "id": "control-camera"},
-                ]},
-                {"op": "wait_subscribed", "who": "observer", "from": "mic-only", "source": "microphone", "id": "mic-sub"},
-                {"op": "wait_subscribed", "who": "observer", "from": "control", "source": "camera", "id": "control-camera-sub"},
-                {"op": "wait_subscribed", "who": "observer", "from": "mic-only", "source": "camera", "timeout": 1, "id": "camera-sub"},
-                {"op": "snapshot", "who": "observer", "id": "snapshot"},
-            ],
-        }),
+    let (server, report) = run_in_room(
+        "sources",
+        90,
+        &[
+            ("observer", PLAIN),
+            ("mic-only", |g| {
+                g.can_publish_sources = vec![TrackSource::Microphone]
+            }),
+            ("control", PLAIN),
+        ],
+        json!([
+            {"op": "parallel", "steps": [
+                {"op": "publish", "who": "mic-only", "kind": "audio", "source": "microphone", "id": "mic"},
+                {"op": "publish", "who": "mic-only", "kind": "video", "source": "camera", "timeout": 30, "id": "camera"},
+                {"op": "publish", "who": "control", "kind": "video", "source": "camera", "id": "control-camera"},
+            ]},
+            {"op": "wait_subscribed", "who": "observer", "from": "mic-only", "source": "microphone", "id": "mic-sub"},
+            {"op": "wait_subscribed", "who": "observer", "from": "control", "source": "camera", "id": "control-camera-sub"},
+            {"op": "wait_subscribed", "who": "observer", "from": "mic-only", "source": "camera", "timeout": 1, "id": "camera-sub"},
+            {"op": "snapshot", "who": "observer", "id": "snapshot"},
+        ]),
     );
-    for who in ["observer", "mic-only", "control"] {
-        connected(&report, who);
-    }
-    assert_eq!(
-        step(&report, "mic-only")["permission"]["can_publish_sources"],
-        json!(["microphone"])
+    expect_steps(
+        &report,
+        &[
+            (
+                "mic-only",
+                "/permission/can_publish_sources",
+                json!(["microphone"]),
+            ),
+            ("mic", "/ok", json!(true)),
+            ("control-camera", "/ok", json!(true)),
+            ("mic-sub", "/subscribed", json!(true)),
+            ("control-camera-sub", "/subscribed", json!(true)),
+            ("camera-sub", "/subscribed", json!(false)),
+        ],
     );
-    assert_eq!(step(&report, "mic")["ok"], true, "{report:#}");
-    assert_eq!(step(&report, "control-camera")["ok"], true, "{report:#}");
-    let camera = step(&report, "camera");
-    assert_eq!(
-        camera["ok"], false,
-        "camera outside the sources: {report:#}"
-    );
-    assert_eq!(camera["error_type"], "PublishTrackError", "{camera:#}");
-    assert!(
-        camera["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("track publication timed out"),
-        "{camera:#}"
-    );
-    let log = server.log_text();
-    assert!(
-        log.contains("no permission to publish track")
-            && log.contains("\"participant\": \"mic-only\""),
-        "the server logs its refusal"
-    );
-    assert_eq!(step(&report, "mic-sub")["subscribed"], true);
-    assert_eq!(step(&report, "control-camera-sub")["subscribed"], true);
-    assert_eq!(step(&report, "camera-sub")["subscribed"], false);
+    // The camera is outside the sources.
+    assert_publish_timed_out(&report, "camera");
+    assert_server_refused_a_track_of(&server, "mic-only");
     let tracks = &step(&report, "snapshot")["remote"]["mic-only"]["tracks"];
     let sources: Vec<&str> = tracks
         .as_array()
@@ -378,155 +430,121 @@ fn can_publish_sources_allows_the_microphone_and_refuses_the_camera() {
 
 #[test]
 fn can_publish_data_false_drops_the_data_while_the_controls_arrives() {
-    let server = LiveKitServer::start();
-    let room = "data";
     // `muted` has canPublishData=false; `viewer` has canPublish=false and canPublishData unset,
     // which the server reads as false too.
-    let report = drive(
-        &server,
-        json!({
-            "deadline": 60,
-            "participants": {
-                "observer": {"token": plain(&server, "observer", room)},
-                "muted": {"token": token(&server, "muted", room, |g| g.can_publish_data = Some(false))},
-                "viewer": {"token": token(&server, "viewer", room, |g| g.can_publish = Some(false))},
-                "control": {"token": plain(&server, "control", room)},
-            },
-            "steps": [
-                {"op": "connect", "who": "observer", "id": "observer"},
-                {"op": "connect", "who": "muted", "id": "muted"},
-                {"op": "connect", "who": "viewer", "id": "viewer"},
-                {"op": "connect", "who": "control", "id": "control"},
-                {"op": "wait_participant", "who": "observer", "identity": "control", "id": "seen"},
-                {"op": "publish_data", "who": "muted", "payload": "from muted", "topic": "t", "id": "send-muted"},
-                {"op": "publish_data", "who": "viewer", "payload": "from viewer", "topic": "t", "id": "send-viewer"},
-                {"op": "publish_data", "who": "control", "payload": "from control", "topic": "t", "id": "send-control"},
-                {"op": "wait_data", "who": "observer", "from": "control", "id": "got-control"},
-                {"op": "parallel", "steps": [
-                    {"op": "wait_data", "who": "observer", "from": "muted", "timeout": NEVER_WAIT, "id": "got-muted"},
-                    {"op": "wait_data", "who": "observer", "from": "viewer", "timeout": NEVER_WAIT, "id": "got-viewer"},
-                ]},
-            ],
-        }),
+    let (_server, report) = run_in_room(
+        "data",
+        60,
+        &[
+            ("observer", PLAIN),
+            ("muted", |g| g.can_publish_data = Some(false)),
+            ("viewer", |g| g.can_publish = Some(false)),
+            ("control", PLAIN),
+        ],
+        json!([
+            {"op": "wait_participant", "who": "observer", "identity": "control", "id": "seen"},
+            {"op": "publish_data", "who": "muted", "payload": "from muted", "topic": "t", "id": "send-muted"},
+            {"op": "publish_data", "who": "viewer", "payload": "from viewer", "topic": "t", "id": "send-viewer"},
+            {"op": "publish_data", "who": "control", "payload": "from control", "topic": "t", "id": "send-control"},
+            {"op": "wait_data", "who": "observer", "from": "control", "id": "got-control"},
+            {"op": "parallel", "steps": [
+                {"op": "wait_data", "who": "observer", "from": "muted", "timeout": NEVER_WAIT, "id": "got-muted"},
+                {"op": "wait_data", "who": "observer", "from": "viewer", "timeout": NEVER_WAIT, "id": "got-viewer"},
+            ]},
+        ]),
     );
-    for who in ["observer", "muted", "viewer", "control"] {
-        connected(&report, who);
-    }
-    assert_eq!(
-        step(&report, "muted")["permission"]["can_publish_data"],
-        false
+    expect_steps(
+        &report,
+        &[
+            ("muted", "/permission/can_publish_data", json!(false)),
+            // An unset canPublishData follows canPublish=false.
+            ("viewer", "/permission/can_publish_data", json!(false)),
+            // The senders see no error.
+            ("send-muted", "/ok", json!(true)),
+            ("send-viewer", "/ok", json!(true)),
+            ("send-control", "/ok", json!(true)),
+            // Control's data arrives, the others' does not.
+            ("got-control", "/received", json!(true)),
+            ("got-control", "/packets/0/payload", json!("from control")),
+            ("got-control", "/packets/0/topic", json!("t")),
+            ("got-muted", "/received", json!(false)),
+            ("got-viewer", "/received", json!(false)),
+        ],
     );
-    assert_eq!(
-        step(&report, "viewer")["permission"]["can_publish_data"],
-        false,
-        "an unset canPublishData follows canPublish=false"
-    );
-    for send in ["send-muted", "send-viewer", "send-control"] {
-        assert_eq!(
-            step(&report, send)["ok"],
-            true,
-            "the sender sees no error: {report:#}"
-        );
-    }
-    let control = step(&report, "got-control");
-    assert_eq!(
-        control["received"], true,
-        "control's data arrives: {report:#}"
-    );
-    assert_eq!(control["packets"][0]["payload"], "from control");
-    assert_eq!(control["packets"][0]["topic"], "t");
-    assert_eq!(step(&report, "got-muted")["received"], false, "{report:#}");
-    assert_eq!(step(&report, "got-viewer")["received"], false, "{report:#}");
     assert_eq!(events(&report, "observer", "data_received").len(), 1);
 }
 
 #[test]
 fn can_subscribe_false_never_subscribes_while_the_control_does() {
-    let server = LiveKitServer::start();
-    let room = "no-subscribe";
-    let report = drive(
-        &server,
-        json!({
-            "deadline": 60,
-            "participants": {
-                "speaker": {"token": plain(&server, "speaker", room)},
-                "deaf": {"token": token(&server, "deaf", room, |g| g.can_subscribe = Some(false))},
-                "control": {"token": plain(&server, "control", room)},
-            },
-            "steps": [
-                {"op": "connect", "who": "speaker", "id": "speaker"},
-                {"op": "connect", "who": "deaf", "id": "deaf"},
-                {"op": "connect", "who": "control", "id": "control"},
-                {"op": "publish", "who": "speaker", "kind": "audio", "source": "microphone", "id": "mic"},
-                {"op": "wait_subscribed", "who": "control", "from": "speaker", "id": "control-sub"},
-                {"op": "wait_audio", "who": "control", "from": "speaker", "frames": 10, "id": "control-audio"},
-                {"op": "wait_subscribed", "who": "deaf", "from": "speaker", "timeout": NEVER_WAIT, "id": "deaf-sub"},
-                {"op": "snapshot", "who": "deaf", "id": "deaf-view"},
-            ],
-        }),
+    let (_server, report) = run_in_room(
+        "no-subscribe",
+        60,
+        &[
+            ("speaker", PLAIN),
+            ("deaf", |g| g.can_subscribe = Some(false)),
+            ("control", PLAIN),
+        ],
+        json!([
+            {"op": "publish", "who": "speaker", "kind": "audio", "source": "microphone", "id": "mic"},
+            {"op": "wait_subscribed", "who": "control", "from": "speaker", "id": "control-sub"},
+            {"op": "wait_audio", "who": "control", "from": "speaker", "frames": 10, "id": "control-audio"},
+            {"op": "wait_subscribed", "who": "deaf", "from": "speaker", "timeout": NEVER_WAIT, "id": "deaf-sub"},
+            {"op": "snapshot", "who": "deaf", "id": "deaf-view"},
+        ]),
     );
-    for who in ["speaker", "deaf", "control"] {
-        connected(&report, who);
-    }
-    assert_eq!(step(&report, "deaf")["permission"]["can_subscribe"], false);
-    assert_eq!(step(&report, "mic")["ok"], true, "{report:#}");
-    assert_eq!(
-        step(&report, "control-sub")["subscribed"],
-        true,
-        "{report:#}"
+    expect_steps(
+        &report,
+        &[
+            ("deaf", "/permission/can_subscribe", json!(false)),
+            ("mic", "/ok", json!(true)),
+            ("control-sub", "/subscribed", json!(true)),
+            ("deaf-sub", "/subscribed", json!(false)),
+            // The deaf participant still sees the speaker and its track, unsubscribed.
+            (
+                "deaf-view",
+                "/remote/speaker/tracks/0/source",
+                json!("microphone"),
+            ),
+            (
+                "deaf-view",
+                "/remote/speaker/tracks/0/subscribed",
+                json!(false),
+            ),
+        ],
     );
-    assert!(
-        step(&report, "control-audio")["nonzero_frames"]
-            .as_u64()
-            .unwrap_or(0)
-            >= 10,
-        "{report:#}"
-    );
-    assert_eq!(step(&report, "deaf-sub")["subscribed"], false, "{report:#}");
+    assert_heard(&report, "control-audio", 10);
     assert!(
         events(&report, "deaf", "track_subscribed").is_empty(),
         "{report:#}"
     );
-    // The deaf participant still sees the speaker and its track, unsubscribed.
-    let view = &step(&report, "deaf-view")["remote"]["speaker"];
-    assert_eq!(view["tracks"][0]["source"], "microphone", "{report:#}");
-    assert_eq!(view["tracks"][0]["subscribed"], false, "{report:#}");
 }
 
 #[test]
 fn a_hidden_participant_is_not_seen_while_the_control_is() {
-    let server = LiveKitServer::start();
-    let room = "hidden";
-    let report = drive(
-        &server,
-        json!({
-            "deadline": 60,
-            "participants": {
-                "observer": {"token": plain(&server, "observer", room)},
-                "ghost": {"token": token(&server, "ghost", room, |g| g.hidden = true)},
-                "control": {"token": plain(&server, "control", room)},
-            },
-            "steps": [
-                {"op": "connect", "who": "observer", "id": "observer"},
-                {"op": "connect", "who": "ghost", "id": "ghost"},
-                {"op": "connect", "who": "control", "id": "control"},
-                {"op": "wait_participant", "who": "observer", "identity": "control", "id": "control-seen"},
-                {"op": "wait_participant", "who": "observer", "identity": "ghost", "timeout": NEVER_WAIT, "id": "ghost-seen"},
-                {"op": "wait_participant", "who": "ghost", "identity": "observer", "id": "ghost-sees"},
-                {"op": "snapshot", "who": "observer", "id": "observer-view"},
-            ],
-        }),
+    let (_server, report) = run_in_room(
+        "hidden",
+        60,
+        &[
+            ("observer", PLAIN),
+            ("ghost", |g| g.hidden = true),
+            ("control", PLAIN),
+        ],
+        json!([
+            {"op": "wait_participant", "who": "observer", "identity": "control", "id": "control-seen"},
+            {"op": "wait_participant", "who": "observer", "identity": "ghost", "timeout": NEVER_WAIT, "id": "ghost-seen"},
+            {"op": "wait_participant", "who": "ghost", "identity": "observer", "id": "ghost-sees"},
+            {"op": "snapshot", "who": "observer", "id": "observer-view"},
+        ]),
     );
-    for who in ["observer", "ghost", "control"] {
-        connected(&report, who);
-    }
-    assert_eq!(step(&report, "ghost")["permission"]["hidden"], true);
-    assert_eq!(step(&report, "control-seen")["seen"], true, "{report:#}");
-    assert_eq!(step(&report, "ghost-seen")["seen"], false, "{report:#}");
-    assert_eq!(
-        step(&report, "ghost-sees")["seen"],
-        true,
-        "the hidden one sees the others: {report:#}"
+    expect_steps(
+        &report,
+        &[
+            ("ghost", "/permission/hidden", json!(true)),
+            ("control-seen", "/seen", json!(true)),
+            ("ghost-seen", "/seen", json!(false)),
+            // The hidden one sees the others.
+            ("ghost-sees", "/seen", json!(true)),
+        ],
     );
     let view = step(&report, "observer-view")["remote"]
         .as_object()
@@ -543,31 +561,28 @@ fn a_hidden_participant_is_not_seen_while_the_control_is() {
 #[test]
 fn a_token_for_room_a_joins_room_a_and_never_room_b() {
     let server = LiveKitServer::start();
-    let report = drive(
+    let report = drive_connected(
         &server,
-        json!({
-            "deadline": 60,
-            "participants": {
-                "in-a": {"token": plain(&server, "observer-a", "room-a")},
-                "in-b": {"token": plain(&server, "observer-b", "room-b")},
-                "alice": {"token": plain(&server, "alice", "room-a")},
-            },
-            "steps": [
-                {"op": "connect", "who": "in-a", "id": "in-a"},
-                {"op": "connect", "who": "in-b", "id": "in-b"},
-                {"op": "connect", "who": "alice", "id": "alice"},
-                {"op": "wait_participant", "who": "in-a", "identity": "alice", "id": "seen-in-a"},
-                {"op": "wait_participant", "who": "in-b", "identity": "alice", "timeout": NEVER_WAIT, "id": "seen-in-b"},
-            ],
-        }),
+        60,
+        &[
+            ("in-a", plain(&server, "observer-a", "room-a")),
+            ("in-b", plain(&server, "observer-b", "room-b")),
+            ("alice", plain(&server, "alice", "room-a")),
+        ],
+        json!([
+            {"op": "wait_participant", "who": "in-a", "identity": "alice", "id": "seen-in-a"},
+            {"op": "wait_participant", "who": "in-b", "identity": "alice", "timeout": NEVER_WAIT, "id": "seen-in-b"},
+        ]),
     );
-    for who in ["in-a", "in-b", "alice"] {
-        connected(&report, who);
-    }
-    assert_eq!(step(&report, "alice")["room"], "room-a");
-    assert_eq!(step(&report, "in-b")["room"], "room-b");
-    assert_eq!(step(&report, "seen-in-a")["seen"], true, "{report:#}");
-    assert_eq!(step(&report, "seen-in-b")["seen"], false, "{report:#}");
+    expect_steps(
+        &report,
+        &[
+            ("alice", "/room", json!("room-a")),
+            ("in-b", "/room", json!("room-b")),
+            ("seen-in-a", "/seen", json!(true)),
+            ("seen-in-b", "/seen", json!(false)),
+        ],
+    );
 }
 
 #[test]
@@ -591,17 +606,7 @@ fn an_expired_token_is_refused_with_the_servers_reason() {
     assert!(body.contains("token is expired"), "{body}");
     let report = drive(
         &server,
-        json!({
-            "deadline": 60,
-            "participants": {
-                "expired": {"token": expired},
-                "fresh": {"token": fresh},
-            },
-            "steps": [
-                {"op": "connect", "who": "expired", "id": "expired"},
-                {"op": "connect", "who": "fresh", "id": "fresh"},
-            ],
-        }),
+        script(60, &[("expired", expired), ("fresh", fresh)], json!([])),
     );
     connected(&report, "fresh");
     let refused = step(&report, "expired");
@@ -653,56 +658,50 @@ fn cli_token(server: &LiveKitServer, args: &[&str]) -> String {
 fn a_room_admin_token_from_the_cli_removes_a_participant_through_the_python_room_service() {
     let server = LiveKitServer::start();
     let room = "admin-room";
-    let admin = cli_token(
-        &server,
-        &[
-            "--join=false",
-            "--room-admin",
-            "--room",
-            room,
-            "--ttl",
-            "10m",
-        ],
-    );
-    // Control: the same grant for another room may not remove anyone here.
-    let other = cli_token(
-        &server,
-        &[
-            "--join=false",
-            "--room-admin",
-            "--room",
-            "elsewhere",
-            "--ttl",
-            "10m",
-        ],
-    );
-    let report = drive(
-        &server,
-        json!({
-            "deadline": 60,
-            "participants": {
-                "observer": {"token": plain(&server, "observer", room)},
-                "alice": {"token": plain(&server, "alice", room)},
-            },
-            "steps": [
-                {"op": "connect", "who": "observer", "id": "observer"},
-                {"op": "connect", "who": "alice", "id": "alice"},
-                {"op": "wait_participant", "who": "observer", "identity": "alice", "id": "seen"},
-                {"op": "remove_participant", "url": server.url(), "token": other,
-                 "room": room, "identity": "alice", "id": "remove-other"},
-                {"op": "snapshot", "who": "alice", "id": "still-there"},
-                {"op": "remove_participant", "url": server.url(), "token": admin,
-                 "room": room, "identity": "alice", "id": "remove"},
-                {"op": "wait_disconnected", "who": "alice", "id": "gone"},
-                {"op": "wait_gone", "who": "observer", "identity": "alice", "id": "observer-view"},
+    let admin_of = |room: &str| {
+        cli_token(
+            &server,
+            &[
+                "--join=false",
+                "--room-admin",
+                "--room",
+                room,
+                "--ttl",
+                "10m",
             ],
-        }),
+        )
+    };
+    let admin = admin_of(room);
+    // Control: the same grant for another room may not remove anyone here.
+    let other = admin_of("elsewhere");
+    let report = drive_connected(
+        &server,
+        60,
+        &members(&server, room, &[("observer", PLAIN), ("alice", PLAIN)]),
+        json!([
+            {"op": "wait_participant", "who": "observer", "identity": "alice", "id": "seen"},
+            {"op": "remove_participant", "url": server.url(), "token": other,
+             "room": room, "identity": "alice", "id": "remove-other"},
+            {"op": "snapshot", "who": "alice", "id": "still-there"},
+            {"op": "remove_participant", "url": server.url(), "token": admin,
+             "room": room, "identity": "alice", "id": "remove"},
+            {"op": "wait_disconnected", "who": "alice", "id": "gone"},
+            {"op": "wait_gone", "who": "observer", "identity": "alice", "id": "observer-view"},
+        ]),
     );
-    connected(&report, "observer");
-    connected(&report, "alice");
-    assert_eq!(step(&report, "seen")["seen"], true, "{report:#}");
+    expect_steps(
+        &report,
+        &[
+            ("seen", "/seen", json!(true)),
+            ("remove-other", "/ok", json!(false)),
+            ("still-there", "/connected", json!(true)),
+            ("remove", "/ok", json!(true)),
+            ("gone", "/disconnected", json!(true)),
+            ("gone", "/reason", json!("PARTICIPANT_REMOVED")),
+            ("observer-view", "/gone", json!(true)),
+        ],
+    );
     let refused = step(&report, "remove-other");
-    assert_eq!(refused["ok"], false, "{report:#}");
     assert!(
         refused["error"]
             .as_str()
@@ -710,16 +709,6 @@ fn a_room_admin_token_from_the_cli_removes_a_participant_through_the_python_room
             .contains("permissions denied"),
         "{refused:#}"
     );
-    assert_eq!(
-        step(&report, "still-there")["connected"],
-        true,
-        "{report:#}"
-    );
-    assert_eq!(step(&report, "remove")["ok"], true, "{report:#}");
-    let gone = step(&report, "gone");
-    assert_eq!(gone["disconnected"], true, "{report:#}");
-    assert_eq!(gone["reason"], "PARTICIPANT_REMOVED", "{gone:#}");
-    assert_eq!(step(&report, "observer-view")["gone"], true, "{report:#}");
     let left = events(&report, "observer", "participant_disconnected");
     assert!(
         left.iter().any(|e| e["identity"] == "alice"),
