@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use roomkey_server::{Config, EnvOverrides};
+use roomkey_server::{Config, ConfigError, EnvOverrides};
 
 use crate::common::*;
 
@@ -36,279 +36,257 @@ can_publish_sources = ["camera", "microphone"]
     )
 }
 
-/// (what is broken, the file, the line expected, a piece of the message expected)
-fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
-    let g = good();
+/// Parses `text` as `roomkey.toml` with these credentials.
+fn parse(text: &str, env: &EnvOverrides) -> Result<Config, ConfigError> {
+    Config::parse("roomkey.toml", text, env, None)
+}
+
+/// The good file with `line` added after the line that holds `anchor`.
+fn insert_after(good: &str, anchor: &str, line: &str) -> String {
+    let at = good.find(anchor).expect("the anchor is in the good file");
+    let end = at + good[at..].find('\n').expect("a whole line");
+    format!("{}\n{line}{}", &good[..end], &good[end..])
+}
+
+/// The good file with an `[[oidc]]` table appended (without `audience` when it is `None`).
+fn with_oidc(good: &str, jwks_url: &str, audience: Option<&str>, profile: &str) -> String {
+    let audience = audience.map_or_else(String::new, |a| format!("audience = \"{a}\"\n"));
+    format!(
+        "{good}\n[[oidc]]\nissuer = \"https://idp\"\njwks_url = \"{jwks_url}\"\n{audience}profile = \"{profile}\"\n"
+    )
+}
+
+/// The good file with a second caller, before the profile.
+fn with_caller(good: &str, name: &str, key_sha256: &str) -> String {
+    good.replace(
+        "\n[profile.service]",
+        &format!(
+            "\n[[caller]]\nname = \"{name}\"\nkey_sha256 = \"{key_sha256}\"\nprofile = \"service\"\n\n[profile.service]"
+        ),
+    )
+}
+
+/// One broken file: what is broken, the line and a piece of the message expected, and how
+/// the good file is broken.
+struct Broken {
+    what: &'static str,
+    line: usize,
+    fragment: &'static str,
+    edit: fn(&str) -> String,
+}
+
+fn case(
+    what: &'static str,
+    line: usize,
+    fragment: &'static str,
+    edit: fn(&str) -> String,
+) -> Broken {
+    Broken {
+        what,
+        line,
+        fragment,
+        edit,
+    }
+}
+
+const TIMEOUT: &str = "request_timeout = \"5s\"";
+const OTHER_HASH: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+fn cases() -> Vec<Broken> {
     vec![
-        (
+        case(
             "unknown top-level key",
-            g.replace("request_timeout = \"5s\"", "request_timeout = \"5s\"\nlisten_port = 8080"),
             4,
             "unknown field `listen_port`",
+            |g| insert_after(g, TIMEOUT, "listen_port = 8080"),
         ),
-        (
+        case(
             "misspelled top-level key",
-            g.replace("request_timeout = \"5s\"", "request_timeout = \"5s\"\nrequest_timout = \"6s\""),
             4,
             "(did you mean `request_timeout`?)",
+            |g| insert_after(g, TIMEOUT, "request_timout = \"6s\""),
         ),
-        (
+        case(
             "misspelled grant",
-            g.replace("[profile.service.grants]", "[profile.service.grants]\ncan_publsh = false"),
             20,
             "(did you mean `can_publish`?)",
+            |g| insert_after(g, "[profile.service.grants]", "can_publsh = false"),
         ),
-        (
+        case(
             "unknown key in a profile",
-            g.replace("identity = \"request\"", "identity = \"request\"\nroom = \"lobby\""),
             14,
             "unknown field `room`",
+            |g| insert_after(g, "identity = \"request\"", "room = \"lobby\""),
         ),
-        (
+        case(
             "unknown key in grants",
-            g.replace(
-                "can_publish_sources = [\"camera\", \"microphone\"]",
-                "can_publish_sources = [\"camera\", \"microphone\"]\ncan_publsh = true",
-            ),
             21,
             "unknown field `can_publsh`",
+            |g| insert_after(g, "can_publish_sources = ", "can_publsh = true"),
         ),
-        (
-            "unknown key in a caller",
-            g.replace("profile = \"service\"\n", "profile = \"service\"\nadmn = true\n"),
-            10,
-            "unknown field `admn`",
-        ),
-        (
-            "empty glob",
-            g.replace("rooms = [\"lobby\", \"support-*\"]", "rooms = [\"lobby\",\n  \"\"]"),
-            13,
-            "empty pattern",
-        ),
-        (
-            "glob with a character class",
-            g.replace("\"support-*\"", "\"support-[0-9]\""),
-            12,
-            "only * ",
-        ),
-        (
-            "bad agent glob",
-            g.replace("agents = [\"triage\"]", "agents = [\"{a,b}\"]"),
-            15,
-            "wildcards",
-        ),
-        (
+        case("unknown key in a caller", 10, "unknown field `admn`", |g| {
+            insert_after(g, "profile = \"service\"", "admn = true")
+        }),
+        case("empty glob", 13, "empty pattern", |g| {
+            g.replace(
+                "rooms = [\"lobby\", \"support-*\"]",
+                "rooms = [\"lobby\",\n  \"\"]",
+            )
+        }),
+        case("glob with a character class", 12, "only * ", |g| {
+            g.replace("\"support-*\"", "\"support-[0-9]\"")
+        }),
+        case("bad agent glob", 15, "wildcards", |g| {
+            g.replace("agents = [\"triage\"]", "agents = [\"{a,b}\"]")
+        }),
+        case(
             "unknown profile reference",
-            g.replace("profile = \"service\"", "profile = \"servic\""),
             9,
             "no profile named \"servic\"",
+            |g| g.replace("profile = \"service\"", "profile = \"servic\""),
         ),
-        (
-            "bad key_sha256",
-            g.replace(HASH, "not-a-hash"),
-            8,
-            "64 hex digits",
-        ),
-        (
-            "short key_sha256",
-            g.replace(HASH, &HASH[..63]),
-            8,
-            "64 hex digits",
-        ),
-        (
-            "ttl over max_ttl",
-            g.replace("ttl = \"15m\"", "ttl = \"2h\""),
-            16,
-            "at most max_ttl (3600s)",
-        ),
-        (
+        case("bad key_sha256", 8, "64 hex digits", |g| {
+            g.replace(HASH, "not-a-hash")
+        }),
+        case("short key_sha256", 8, "64 hex digits", |g| {
+            g.replace(HASH, &HASH[..63])
+        }),
+        case("ttl over max_ttl", 16, "at most max_ttl (3600s)", |g| {
+            g.replace("ttl = \"15m\"", "ttl = \"2h\"")
+        }),
+        case(
             "max_ttl below the default ttl",
-            g.replace("ttl = \"15m\"\n", "").replace("max_ttl = \"1h\"", "max_ttl = \"5m\""),
             16,
             "at most max_ttl (300s)",
+            |g| {
+                g.replace("ttl = \"15m\"\n", "")
+                    .replace("max_ttl = \"1h\"", "max_ttl = \"5m\"")
+            },
         ),
-        (
-            "zero ttl",
-            g.replace("ttl = \"15m\"", "ttl = \"0s\""),
-            16,
-            "positive",
-        ),
-        (
-            "bad duration",
-            g.replace("max_ttl = \"1h\"", "max_ttl = \"an hour\""),
-            17,
-            "not a duration",
-        ),
-        (
-            "bad listen address",
-            g.replace("127.0.0.1:8080", "localhost"),
-            1,
-            "has no port",
-        ),
-        (
-            "unresolvable listen host",
-            g.replace("127.0.0.1:8080", "no-such-host.invalid:8080"),
-            1,
-            "cannot resolve",
-        ),
-        (
-            "bad livekit_url",
-            g.replace("wss://lk.test.invalid", "lk.test.invalid"),
-            2,
-            "must start with wss://",
-        ),
-        (
+        case("zero ttl", 16, "positive", |g| {
+            g.replace("ttl = \"15m\"", "ttl = \"0s\"")
+        }),
+        case("bad duration", 17, "not a duration", |g| {
+            g.replace("max_ttl = \"1h\"", "max_ttl = \"an hour\"")
+        }),
+        case("bad listen address", 1, "has no port", |g| {
+            g.replace("127.0.0.1:8080", "localhost")
+        }),
+        case("unresolvable listen host", 1, "cannot resolve", |g| {
+            g.replace("127.0.0.1:8080", "no-such-host.invalid:8080")
+        }),
+        case("bad livekit_url", 2, "must start with wss://", |g| {
+            g.replace("wss://lk.test.invalid", "lk.test.invalid")
+        }),
+        case(
             "bad profile livekit_url",
-            g.replace(
-                "max_ttl = \"1h\"",
-                "max_ttl = \"1h\"\nlivekit_url = \"lk2.test.invalid\"",
-            ),
             18,
             "must start with wss://",
+            |g| insert_after(g, "max_ttl = \"1h\"", "livekit_url = \"lk2.test.invalid\""),
         ),
-        (
-            "zero request_timeout",
-            g.replace("\"5s\"", "\"0s\""),
-            3,
-            "positive",
-        ),
-        (
-            "request_timeout over an hour",
-            g.replace("\"5s\"", "\"2h\""),
-            3,
-            "at most 1h",
-        ),
-        (
-            "wildcard cors origin",
-            g.replace("\"https://app.example.com\"", "\"*\""),
-            4,
-            "exact origin",
-        ),
-        (
+        case("zero request_timeout", 3, "positive", |g| {
+            g.replace("\"5s\"", "\"0s\"")
+        }),
+        case("request_timeout over an hour", 3, "at most 1h", |g| {
+            g.replace("\"5s\"", "\"2h\"")
+        }),
+        case("wildcard cors origin", 4, "exact origin", |g| {
+            g.replace("\"https://app.example.com\"", "\"*\"")
+        }),
+        case(
             "unknown request field",
-            g.replace("\"room_config.agents\"", "\"room_config.egress\""),
             14,
             "unknown field \"room_config.egress\"",
+            |g| g.replace("\"room_config.agents\"", "\"room_config.egress\""),
         ),
-        (
+        case(
             "participant_identity without identity = request",
-            g.replace("identity = \"request\"", "identity = \"generated\""),
             14,
             "identity = \"request\"",
+            |g| g.replace("identity = \"request\"", "identity = \"generated\""),
         ),
-        (
+        case(
             "agents allowed but none listed",
-            g.replace("agents = [\"triage\"]\n", ""),
             14,
             "no agents are listed",
+            |g| g.replace("agents = [\"triage\"]\n", ""),
         ),
-        (
-            "bad identity strategy",
-            g.replace("identity = \"request\"", "identity = \"sub\""),
-            13,
-            "not \"subject\"",
-        ),
-        (
-            "unknown track source",
-            g.replace("\"microphone\"", "\"Microphone\""),
-            20,
-            "Microphone",
-        ),
-        (
+        case("bad identity strategy", 13, "not \"subject\"", |g| {
+            g.replace("identity = \"request\"", "identity = \"sub\"")
+        }),
+        case("unknown track source", 20, "Microphone", |g| {
+            g.replace("\"microphone\"", "\"Microphone\"")
+        }),
+        case(
             "duplicate caller key",
-            g.replace(
-                "\n[profile.service]",
-                &format!(
-                    "\n[[caller]]\nname = \"again\"\nkey_sha256 = \"{HASH}\"\nprofile = \"service\"\n\n[profile.service]"
-                ),
-            ),
             13,
             "repeats another caller's key",
+            |g| with_caller(g, "again", HASH),
         ),
-        (
+        case(
             "duplicate caller name",
-            g.replace(
-                "\n[profile.service]",
-                "\n[[caller]]\nname = \"backend\"\nkey_sha256 = \"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"\nprofile = \"service\"\n\n[profile.service]",
-            ),
             11,
             "repeats another caller's name",
+            |g| with_caller(g, "backend", OTHER_HASH),
         ),
-        (
+        case(
             "static caller with a subject profile",
-            g.replace("identity = \"request\"", "identity = \"subject\"")
-                .replace("\"participant_identity\", ", ""),
             9,
             "API-key caller",
+            |g| {
+                g.replace("identity = \"request\"", "identity = \"subject\"")
+                    .replace("\"participant_identity\", ", "")
+            },
         ),
-        (
+        case(
             "oidc issuer with a request profile",
-            format!(
-                "{g}\n[[oidc]]\nissuer = \"https://idp\"\njwks_url = \"https://idp/jwks\"\naudience = \"a\"\nprofile = \"service\"\n"
-            ),
             26,
             "identity = \"subject\"",
+            |g| with_oidc(g, "https://idp/jwks", Some("a"), "service"),
         ),
-        (
-            "oidc jwks over plain http",
-            format!(
-                "{g}\n[[oidc]]\nissuer = \"https://idp\"\njwks_url = \"http://idp.example.com/jwks\"\naudience = \"a\"\nprofile = \"nobody\"\n"
-            ),
-            24,
-            "https://",
-        ),
-        (
+        case("oidc jwks over plain http", 24, "https://", |g| {
+            with_oidc(g, "http://idp.example.com/jwks", Some("a"), "nobody")
+        }),
+        case(
             "oidc jwks on a host that only starts like localhost",
-            format!(
-                "{g}\n[[oidc]]\nissuer = \"https://idp\"\njwks_url = \"http://localhost.evil.example/jwks\"\naudience = \"a\"\nprofile = \"nobody\"\n"
-            ),
             24,
             "https://",
+            |g| with_oidc(g, "http://localhost.evil.example/jwks", Some("a"), "nobody"),
         ),
-        (
+        case(
             "oidc unknown profile",
-            format!(
-                "{g}\n[[oidc]]\nissuer = \"https://idp\"\njwks_url = \"http://127.0.0.1:9/jwks\"\naudience = \"a\"\nprofile = \"nobody\"\n"
-            ),
             26,
             "no profile named \"nobody\"",
+            |g| with_oidc(g, "http://127.0.0.1:9/jwks", Some("a"), "nobody"),
         ),
-        (
+        case(
             "oidc missing audience",
-            format!(
-                "{g}\n[[oidc]]\nissuer = \"https://idp\"\njwks_url = \"https://idp/jwks\"\nprofile = \"service\"\n"
-            ),
             22,
             "missing field `audience`",
+            |g| with_oidc(g, "https://idp/jwks", None, "service"),
         ),
-        (
-            "log format",
-            g.replace("request_timeout", "log_format = \"xml\"\nrequest_timeout"),
-            3,
-            "\"xml\"",
-        ),
-        (
-            "TOML syntax",
-            g.replace("ttl = \"15m\"", "ttl = 15m"),
-            16,
-            "",
-        ),
-        (
-            "wrong type",
-            g.replace("\"127.0.0.1:8080\"", "8080"),
-            1,
-            "string",
-        ),
+        case("log format", 3, "\"xml\"", |g| {
+            g.replace("request_timeout", "log_format = \"xml\"\nrequest_timeout")
+        }),
+        case("TOML syntax", 16, "", |g| {
+            g.replace("ttl = \"15m\"", "ttl = 15m")
+        }),
+        case("wrong type", 1, "string", |g| {
+            g.replace("\"127.0.0.1:8080\"", "8080")
+        }),
     ]
 }
 
 #[test]
 fn broken_files_name_the_line() {
-    // The good file is good.
-    Config::parse("roomkey.toml", &good(), &env(), None).unwrap();
+    let good = good();
+    parse(&good, &env()).expect("the good file is good");
     let mut failures = Vec::new();
-    for (what, text, line, fragment) in cases() {
-        match Config::parse("roomkey.toml", &text, &env(), None) {
+    for broken in cases() {
+        let (what, line, fragment) = (broken.what, broken.line, broken.fragment);
+        let text = (broken.edit)(&good);
+        assert_ne!(text, good, "{what}: the edit changes nothing");
+        match parse(&text, &env()) {
             Ok(_) => failures.push(format!("{what}: accepted")),
             Err(e) => {
                 let shown = e.to_string();
@@ -332,7 +310,7 @@ fn broken_files_name_the_line() {
 fn missing_credentials() {
     let g = good();
     let none = EnvOverrides::default();
-    let e = Config::parse("roomkey.toml", &g, &none, None).unwrap_err();
+    let e = parse(&g, &none).unwrap_err();
     assert_eq!(e.line, 0);
     assert!(e.message.contains("no LiveKit credentials"), "{e}");
     assert!(e.message.contains("LIVEKIT_API_SECRET"), "{e}");
@@ -341,7 +319,7 @@ fn missing_credentials() {
 
     // A key without a secret points at the key.
     let text = g.replace("request_timeout", "api_key = \"APIx\"\nrequest_timeout");
-    let e = Config::parse("roomkey.toml", &text, &none, None).unwrap_err();
+    let e = parse(&text, &none).unwrap_err();
     assert_eq!(
         (e.line, e.message.contains("api_secret_file")),
         (3, true),
@@ -362,17 +340,17 @@ fn missing_credentials() {
     assert_eq!(e.line, 4, "{e}");
     assert!(e.message.contains("/nonexistent/does-not-exist"), "{e}");
     // The environment supplies what the file lacks.
-    let env = EnvOverrides {
+    let secret_only = EnvOverrides {
         api_secret: Some(API_SECRET.into()),
         ..EnvOverrides::default()
     };
     let text = g.replace("request_timeout", "api_key = \"APIx\"\nrequest_timeout");
-    let c = Config::parse("roomkey.toml", &text, &env, None).unwrap();
+    let c = parse(&text, &secret_only).unwrap();
     assert_eq!(c.key.api_key(), "APIx");
 
     // No livekit_url at all.
     let text = g.replace("livekit_url = \"wss://lk.test.invalid\"\n", "");
-    let e = Config::parse("roomkey.toml", &text, &crate::common::env(), None).unwrap_err();
+    let e = parse(&text, &env()).unwrap_err();
     assert!(e.message.contains("livekit_url is required"), "{e}");
 }
 
@@ -385,7 +363,7 @@ fn environment_overrides_win_and_are_checked() {
         log_format: Some("json".into()),
         ..env()
     };
-    let c = Config::parse("roomkey.toml", &g, &overrides, None).unwrap();
+    let c = parse(&g, &overrides).unwrap();
     assert_eq!(c.listen.to_string(), "127.0.0.1:9999");
     assert_eq!(c.livekit_url, "wss://other.test.invalid");
     assert_eq!(c.profiles[0].livekit_url, "wss://other.test.invalid");
@@ -396,11 +374,11 @@ fn environment_overrides_win_and_are_checked() {
         listen: Some("nope".into()),
         ..env()
     };
-    let e = Config::parse("roomkey.toml", &g, &bad, None).unwrap_err();
+    let e = parse(&g, &bad).unwrap_err();
     assert_eq!(e.file, "ROOMKEY_LISTEN");
     // A host name in the file is resolved, not refused.
     let named = g.replace("127.0.0.1:8080", "localhost:8080");
-    let c = Config::parse("roomkey.toml", &named, &env(), None).unwrap();
+    let c = parse(&named, &env()).unwrap();
     assert!(
         c.listen.ip().is_loopback() && c.listen.port() == 8080,
         "{}",
@@ -410,7 +388,7 @@ fn environment_overrides_win_and_are_checked() {
         livekit_url: Some("lk.example".into()),
         ..env()
     };
-    let e = Config::parse("roomkey.toml", &g, &bad, None).unwrap_err();
+    let e = parse(&g, &bad).unwrap_err();
     assert_eq!(e.file, "LIVEKIT_URL");
 }
 
