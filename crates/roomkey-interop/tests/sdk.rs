@@ -23,11 +23,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use livekit_api::access_token as lk;
+use roomkey_interop::paths::{interop_dir, node_program, python_program, repo_root, setup_hint};
+use roomkey_interop::specs::SpecEntry;
 use roomkey_token::{AccessToken, ApiSecret, Claims, KeyPair, KeySet, Verifier, VerifyError};
 use serde_json::{Map, Value, json};
 
@@ -147,13 +149,8 @@ impl Sdk {
     fn cannot_decode(self) -> &'static [&'static str] {
         match self {
             Sdk::Node => &[],
-            Sdk::Python => &["kindDetails"],
-            Sdk::Rust => &[
-                "kindDetails",
-                "roomPreset",
-                "video.canSubscribeMetrics",
-                "video.canManageAgentSession",
-            ],
+            // Each decodes into the same Claims type it mints from.
+            Sdk::Python | Sdk::Rust => self.cannot_mint(),
             Sdk::Go => &[
                 "agent.databaseAdmin",
                 "agent.dispatchAdmin",
@@ -218,27 +215,11 @@ impl Spec {
     }
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
-}
-
-fn interop_dir() -> PathBuf {
-    repo_root().join("interop")
-}
-
+/// The specs of `interop/specs.json`, each checked to be exactly what roomkey writes back.
 fn load_specs() -> Vec<Spec> {
-    let path = interop_dir().join("specs.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let raw: Vec<Value> = serde_json::from_str(&text).expect("specs.json is a JSON array");
-    raw.into_iter()
-        .map(|s| {
-            let id = s["id"].as_str().expect("spec id").to_owned();
-            let ttl = s["ttl"].as_u64().expect("spec ttl");
-            let claims = s["claims"].clone();
+    roomkey_interop::specs::load()
+        .into_iter()
+        .map(|SpecEntry { id, ttl, claims }| {
             for reserved in ["iss", "exp", "nbf", "iat", "identity"] {
                 assert!(
                     claims.get(reserved).is_none(),
@@ -328,35 +309,6 @@ fn base64url_decode(s: &str) -> Vec<u8> {
 // Running the Node and Python scripts and the Go helper
 // ---------------------------------------------------------------------------------------------
 
-fn setup_hint() -> String {
-    format!(
-        "run `bash interop/setup.sh` (in {}) first: it installs the pinned SDKs into interop/node_modules and interop/.venv and builds the Go helper (interop/.deps/go/bin/roomkey-go-ref)",
-        repo_root().display()
-    )
-}
-
-fn node_program() -> PathBuf {
-    let sdk = interop_dir().join("node_modules/livekit-server-sdk/package.json");
-    assert!(
-        sdk.is_file(),
-        "the Node SDK is not installed ({} is missing); {}",
-        sdk.display(),
-        setup_hint()
-    );
-    PathBuf::from(std::env::var_os("NODE").unwrap_or_else(|| "node".into()))
-}
-
-fn python_program() -> PathBuf {
-    let python = interop_dir().join(".venv/bin/python");
-    assert!(
-        python.is_file(),
-        "the Python venv is missing ({} does not exist); {}",
-        python.display(),
-        setup_hint()
-    );
-    python
-}
-
 /// A helper program and its arguments: `node interop/node/mint.mjs`,
 /// `python interop/python/verify.py`, `roomkey-go-ref decode`, ….
 struct Helper {
@@ -432,73 +384,61 @@ impl Helper {
     }
 }
 
+/// One token from a mint helper, for the spec at the same place (the order is checked).
 #[derive(Debug)]
 struct Minted {
-    id: String,
     token: String,
     unsupported: Vec<String>,
 }
 
+/// Runs `sdk`'s helper for `action` on `input`, with the interop key added, in one process, and
+/// checks that it answered once for each entry of the list `input[entries]`, in order (by `id`).
+fn run_per_entry(sdk: Sdk, action: &str, mut input: Value, entries: &str) -> Vec<Value> {
+    input["apiKey"] = json!(API_KEY);
+    input["apiSecret"] = json!(API_SECRET);
+    let out = Helper::new(sdk, action).run(&input);
+    let out = out.as_array().expect("helper output is an array");
+    let sent = input[entries].as_array().expect("a list of entries");
+    let what = format!("{} {action}", sdk.name());
+    assert_eq!(out.len(), sent.len(), "{what}: one answer per entry");
+    for (answer, entry) in out.iter().zip(sent) {
+        assert_eq!(answer["id"], entry["id"], "{what}: order kept");
+    }
+    out.clone()
+}
+
 /// Mints every spec with the Node or Python SDK or Go, in one process; `now` pins its clock.
 fn script_mint(sdk: Sdk, specs: &[Spec], now: Option<i64>) -> Vec<Minted> {
-    let input = json!({
-        "apiKey": API_KEY,
-        "apiSecret": API_SECRET,
-        "now": now,
-        "specs": specs.iter().map(Spec::to_input).collect::<Vec<_>>(),
-    });
-    let out = Helper::new(sdk, "mint").run(&input);
-    let out = out.as_array().expect("mint output is an array");
-    assert_eq!(
-        out.len(),
-        specs.len(),
-        "{} mint: one token per spec",
-        sdk.name()
-    );
-    out.iter()
-        .zip(specs)
-        .map(|(m, spec)| {
-            assert_eq!(m["id"], spec.id.as_str(), "{} mint: order kept", sdk.name());
-            Minted {
-                id: spec.id.clone(),
-                token: m["token"].as_str().expect("token").to_owned(),
-                unsupported: m["unsupported"]
-                    .as_array()
-                    .expect("unsupported list")
-                    .iter()
-                    .map(|p| p.as_str().expect("path").to_owned())
-                    .collect(),
-            }
+    let specs: Vec<Value> = specs.iter().map(Spec::to_input).collect();
+    run_per_entry(sdk, "mint", json!({"now": now, "specs": specs}), "specs")
+        .iter()
+        .map(|m| Minted {
+            token: m["token"].as_str().expect("token").to_owned(),
+            unsupported: m["unsupported"]
+                .as_array()
+                .expect("unsupported list")
+                .iter()
+                .map(|p| p.as_str().expect("path").to_owned())
+                .collect(),
         })
         .collect()
 }
 
-/// Runs a helper's `verify` (or Go's `decode`) over tokens, in one process. Returns, per token,
-/// the whole success record, or the error message.
-fn script_records(
-    sdk: Sdk,
-    action: &str,
-    tokens: &[(String, String)],
-) -> Vec<Result<Value, String>> {
-    let input = json!({
-        "apiKey": API_KEY,
-        "apiSecret": API_SECRET,
-        "tokens": tokens.iter().map(|(id, token)| json!({"id": id, "token": token})).collect::<Vec<_>>(),
-    });
-    let out = Helper::new(sdk, action).run(&input);
-    let out = out.as_array().expect("helper output is an array");
-    assert_eq!(
-        out.len(),
-        tokens.len(),
-        "{} {action}: one result per token",
-        sdk.name()
-    );
-    out.iter()
-        .zip(tokens)
-        .map(|(r, (id, _))| {
-            assert_eq!(r["id"], id.as_str(), "{} {action}: order kept", sdk.name());
+/// One helper's answer on one token: what it decoded, or its error message.
+type Answer = Result<Value, String>;
+
+/// Runs a helper's `verify` (or Go's `decode`) over named tokens, in one process. Returns, per
+/// token, the whole success record, or the error message.
+fn script_records<S: AsRef<str>>(sdk: Sdk, action: &str, tokens: &[(S, String)]) -> Vec<Answer> {
+    let tokens: Vec<Value> = tokens
+        .iter()
+        .map(|(id, token)| json!({"id": id.as_ref(), "token": token}))
+        .collect();
+    run_per_entry(sdk, action, json!({ "tokens": tokens }), "tokens")
+        .into_iter()
+        .map(|r| {
             if r["ok"] == true {
-                Ok(r.clone())
+                Ok(r)
             } else {
                 Err(r["error"].as_str().unwrap_or("(no message)").to_owned())
             }
@@ -509,11 +449,40 @@ fn script_records(
 /// Verifies tokens with the Node or Python SDK's TokenVerifier or Go's `ParseAPIToken` +
 /// `Verify`, in one process. Returns, per token, the SDK's claims or its error message (for Go:
 /// the `ClaimGrants`, as protocol's JSON).
-fn script_verify(sdk: Sdk, tokens: &[(String, String)]) -> Vec<Result<Value, String>> {
+fn script_verify<S: AsRef<str>>(sdk: Sdk, tokens: &[(S, String)]) -> Vec<Answer> {
     script_records(sdk, "verify", tokens)
         .into_iter()
         .map(|r| r.map(|r| r["claims"].clone()))
         .collect()
+}
+
+/// What the Node, Python and Go verifiers make of the same named tokens, each run once over all
+/// of them: Node's and Python's decoded claims, Go's whole verify record (its `ClaimGrants`,
+/// the registered claims and the effective permissions, see [`go_meaning`]), or each one's
+/// error message; one entry per token, in order.
+struct ScriptVerdicts {
+    node: Vec<Answer>,
+    python: Vec<Answer>,
+    go: Vec<Answer>,
+}
+
+impl ScriptVerdicts {
+    fn of<S: AsRef<str>>(tokens: &[(S, String)]) -> ScriptVerdicts {
+        ScriptVerdicts {
+            node: script_verify(Sdk::Node, tokens),
+            python: script_verify(Sdk::Python, tokens),
+            go: script_records(Sdk::Go, "verify", tokens),
+        }
+    }
+
+    /// Per token: Node's, Python's and Go's verdicts.
+    fn per_token(self) -> impl Iterator<Item = (Answer, Answer, Answer)> {
+        self.node
+            .into_iter()
+            .zip(self.python)
+            .zip(self.go)
+            .map(|((node, python), go)| (node, python, go))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1041,6 +1010,19 @@ fn meaning_diff(expected: &Meaning, actual: &Meaning) -> Vec<String> {
         .collect()
 }
 
+/// A problem when two meanings differ: `what` (who reads what) with the differences, and then
+/// `shown`, the reader's own output when it helps.
+fn meaning_problem(
+    id: &str,
+    what: &str,
+    expected: &Meaning,
+    actual: &Meaning,
+    shown: &str,
+) -> Option<String> {
+    let diff = meaning_diff(expected, actual);
+    (!diff.is_empty()).then(|| format!("{id}: {what}:\n  {}{shown}", diff.join("\n  ")))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Expected claims of SDK-minted tokens
 // ---------------------------------------------------------------------------------------------
@@ -1119,6 +1101,15 @@ fn python_hazard_specs(specs: &[Spec]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Asserts the documented Python canPublishData hazard rather than hiding it: the specs where
+/// Python's reading or writing of canPublishData differs (`found`) are exactly those with
+/// canPublish false and canPublishData unset, the worked example among them.
+#[track_caller]
+fn assert_python_hazard_is_exactly(found: &BTreeSet<String>, specs: &[Spec]) {
+    assert_eq!(found, &python_hazard_specs(specs));
+    assert!(found.contains("spec12-alice-viewer"));
+}
+
 /// The claim paths of `spec` that `sdk` cannot mint.
 fn expected_unsupported(sdk: Sdk, spec: &Spec) -> Vec<String> {
     let mut v: Vec<String> = sdk
@@ -1180,6 +1171,45 @@ fn fail_if_any(what: &str, problems: &[String]) {
     );
 }
 
+/// A problem when `sdk` says it could not express other claims of `spec` than the ones it cannot.
+fn unsupported_problem(sdk: Sdk, spec: &Spec, said: &[String]) -> Option<String> {
+    let mut said = said.to_vec();
+    said.sort();
+    let want = expected_unsupported(sdk, spec);
+    (said != want).then(|| {
+        format!(
+            "{}: {} says it cannot express {said:?}, expected {want:?}",
+            spec.id,
+            sdk.name()
+        )
+    })
+}
+
+/// Mints every spec with `sdk`'s mint helper (Node, Python or Go), its clock pinned to `now`,
+/// and checks each token as every SDK's is checked: the claims the helper could not express,
+/// and [`check_minted`] against [`expected_minted_claims`]. Then `more` adds what is particular
+/// to the SDK, given the spec, its token and [`check_minted`]'s outcome. Returns the problems.
+fn check_script_minted(
+    sdk: Sdk,
+    specs: &[Spec],
+    now: i64,
+    mut more: impl FnMut(&Spec, &str, Result<Claims, String>, &mut Vec<String>),
+) -> Vec<String> {
+    let minted = script_mint(sdk, specs, Some(now));
+    let mut problems = Vec::new();
+    for (spec, m) in specs.iter().zip(&minted) {
+        problems.extend(unsupported_problem(sdk, spec, &m.unsupported));
+        let ttl = i64::try_from(spec.ttl).expect("ttl");
+        let expected = expected_minted_claims(sdk, spec, now, now + ttl);
+        let checked = check_minted(sdk, spec, &m.token, now, &expected);
+        if let Err(e) = &checked {
+            problems.push(e.clone());
+        }
+        more(spec, &m.token, checked, &mut problems);
+    }
+    problems
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
@@ -1215,6 +1245,14 @@ fn specs_cover_every_field() {
         }
     };
     let any = |f: &dyn Fn(&Spec) -> bool| specs.iter().any(f);
+    // Whether some spec's list at `path` holds an entry that passes `test`.
+    let any_listed = |path: &str, test: &dyn Fn(&Value) -> bool| {
+        any(&|s| {
+            get_path(&s.json, path)
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(test))
+        })
+    };
     for path in [
         "sub",
         "name",
@@ -1278,11 +1316,7 @@ fn specs_cover_every_field() {
     ] {
         need(
             &format!("roomConfig.agents[].{field}"),
-            any(&|s| {
-                get_path(&s.json, "roomConfig.agents")
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| a.iter().any(|d| d.get(field).is_some()))
-            }),
+            any_listed("roomConfig.agents", &|d| d.get(field).is_some()),
         );
     }
     for tri in [
@@ -1328,21 +1362,13 @@ fn specs_cover_every_field() {
     ] {
         need(
             &format!("kindDetails {detail}"),
-            any(&|s| {
-                s.json["kindDetails"]
-                    .as_array()
-                    .is_some_and(|a| a.contains(&json!(detail)))
-            }),
+            any_listed("kindDetails", &|d| *d == detail),
         );
     }
     for source in ["camera", "microphone", "screen_share", "screen_share_audio"] {
         need(
             &format!("canPublishSources {source}"),
-            any(&|s| {
-                get_path(&s.json, "video.canPublishSources")
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| a.contains(&json!(source)))
-            }),
+            any_listed("video.canPublishSources", &|d| *d == source),
         );
     }
     need(
@@ -1404,18 +1430,13 @@ fn roomkey_tokens_verify_in_every_sdk() {
         .iter()
         .map(|s| (s.id.clone(), s.roomkey_token(now, &key)))
         .collect();
-    let node = script_verify(Sdk::Node, &tokens);
-    let python = script_verify(Sdk::Python, &tokens);
-    let go = script_records(Sdk::Go, "verify", &tokens);
+    let verdicts = ScriptVerdicts::of(&tokens);
     let rust = lk::TokenVerifier::with_api_key(API_KEY, API_SECRET);
 
     let mut problems = Vec::new();
     let mut python_reads_data_true = BTreeSet::new();
-    for (((spec, (_, token)), (node, python)), go) in specs
-        .iter()
-        .zip(&tokens)
-        .zip(node.into_iter().zip(python))
-        .zip(go)
+    for ((spec, (_, token)), (node, python, go)) in
+        specs.iter().zip(&tokens).zip(verdicts.per_token())
     {
         let ours = verifier()
             .verify_at(token, now)
@@ -1446,14 +1467,13 @@ fn roomkey_tokens_verify_in_every_sdk() {
                     }
                     expected.insert("video.canPublishData".into(), json!(true));
                 }
-                let diff = meaning_diff(&expected, &python_meaning(&got));
-                if !diff.is_empty() {
-                    problems.push(format!(
-                        "{}: Python reads a different meaning:\n  {}\n  python claims: {got}",
-                        spec.id,
-                        diff.join("\n  ")
-                    ));
-                }
+                problems.extend(meaning_problem(
+                    &spec.id,
+                    "Python reads a different meaning",
+                    &expected,
+                    &python_meaning(&got),
+                    &format!("\n  python claims: {got}"),
+                ));
             }
             Err(e) => problems.push(format!("{}: Python TokenVerifier rejects it: {e}", spec.id)),
         }
@@ -1461,14 +1481,13 @@ fn roomkey_tokens_verify_in_every_sdk() {
         // Rust: livekit_api::access_token::TokenVerifier, read through its getters.
         match rust.verify(token) {
             Ok(got) => {
-                let diff = meaning_diff(&meaning(Sdk::Rust), &rust_sdk_meaning(&got));
-                if !diff.is_empty() {
-                    problems.push(format!(
-                        "{}: the Rust SDK reads a different meaning:\n  {}",
-                        spec.id,
-                        diff.join("\n  ")
-                    ));
-                }
+                problems.extend(meaning_problem(
+                    &spec.id,
+                    "the Rust SDK reads a different meaning",
+                    &meaning(Sdk::Rust),
+                    &rust_sdk_meaning(&got),
+                    "",
+                ));
                 if got.iss != API_KEY
                     || Some(i64::try_from(got.exp).expect("exp")) != ours.claims.exp
                     || Some(i64::try_from(got.nbf).expect("nbf")) != ours.claims.nbf
@@ -1486,14 +1505,13 @@ fn roomkey_tokens_verify_in_every_sdk() {
         // the meaning must be the same with no exception.
         match go {
             Ok(got) => {
-                let diff = meaning_diff(&meaning(Sdk::Go), &go_meaning(&got));
-                if !diff.is_empty() {
-                    problems.push(format!(
-                        "{}: Go reads a different meaning:\n  {}\n  go: {got}",
-                        spec.id,
-                        diff.join("\n  ")
-                    ));
-                }
+                problems.extend(meaning_problem(
+                    &spec.id,
+                    "Go reads a different meaning",
+                    &meaning(Sdk::Go),
+                    &go_meaning(&got),
+                    &format!("\n  go: {got}"),
+                ));
                 let mut want = payload.clone();
                 for path in ["iss", "sub", "exp", "nbf", "iat"]
                     .iter()
@@ -1528,11 +1546,8 @@ fn roomkey_tokens_verify_in_every_sdk() {
         }
     }
     fail_if_any("roomkey tokens in the SDK verifiers", &problems);
-
-    // The documented Python decode hazard, asserted rather than hidden: exactly the specs with
-    // canPublish false and canPublishData unset are read by Python as "may publish data".
-    assert_eq!(python_reads_data_true, python_hazard_specs(&specs));
-    assert!(python_reads_data_true.contains("spec12-alice-viewer"));
+    // Python reads those tokens as "may publish data".
+    assert_python_hazard_is_exactly(&python_reads_data_true, &specs);
 }
 
 /// A token signed with the wrong secret, an expired one and a not-yet-valid one are rejected
@@ -1553,13 +1568,7 @@ fn sdk_verifiers_reject_wrong_secret_and_expired() {
         ("expired", hour.roomkey_token(now - 7200, &key())),
         ("not-yet-valid", hour.roomkey_token(now + 3600, &key())),
     ];
-    let tokens: Vec<(String, String)> = cases
-        .iter()
-        .map(|(id, t)| ((*id).to_owned(), t.clone()))
-        .collect();
-    let node = script_verify(Sdk::Node, &tokens);
-    let python = script_verify(Sdk::Python, &tokens);
-    let go = script_verify(Sdk::Go, &tokens);
+    let verdicts = ScriptVerdicts::of(&cases);
     let rust = lk::TokenVerifier::with_api_key(API_KEY, API_SECRET);
 
     // (case, roomkey error, Node error code, Python exception, jsonwebtoken error kind,
@@ -1613,10 +1622,10 @@ fn sdk_verifiers_reject_wrong_secret_and_expired() {
         problems.extend(
             [
                 check("roomkey", roomkey, rk),
-                check("Node", node[i].clone().map(|_| ()), node_err),
-                check("Python", python[i].clone().map(|_| ()), py_err),
+                check("Node", verdicts.node[i].clone().map(|_| ()), node_err),
+                check("Python", verdicts.python[i].clone().map(|_| ()), py_err),
                 check("Rust SDK", rust_result, rust_err),
-                check("Go", go[i].clone().map(|_| ()), go_err),
+                check("Go", verdicts.go[i].clone().map(|_| ()), go_err),
             ]
             .into_iter()
             .flatten(),
@@ -1670,30 +1679,17 @@ fn mint_scripts_reproduce_the_spec_section_12_tokens() {
 fn node_minted_tokens_decode_like_roomkey_mints() {
     let specs = load_specs();
     let now = now_unix();
-    let minted = script_mint(Sdk::Node, &specs, Some(now));
-    let mut problems = Vec::new();
-    for (spec, m) in specs.iter().zip(&minted) {
-        let want_unsupported = expected_unsupported(Sdk::Node, spec);
-        let mut got_unsupported = m.unsupported.clone();
-        got_unsupported.sort();
-        if got_unsupported != want_unsupported {
-            problems.push(format!(
-                "{}: mint.mjs says Node cannot express {got_unsupported:?}, expected {want_unsupported:?}",
-                m.id
-            ));
-        }
-        let ttl = i64::try_from(spec.ttl).expect("ttl");
-        let expected = expected_minted_claims(Sdk::Node, spec, now, now + ttl);
-        let payload = payload_json(&m.token);
+    let problems = check_script_minted(Sdk::Node, &specs, now, |spec, token, _, problems| {
+        let payload = payload_json(token);
         if payload.get("iat").is_some() || payload.get("identity").is_some() {
-            problems.push(format!("{}: Node wrote iat or identity: {payload}", m.id));
-        }
-        if let Err(e) = check_minted(Sdk::Node, spec, &m.token, now, &expected) {
-            problems.push(e);
+            problems.push(format!(
+                "{}: Node wrote iat or identity: {payload}",
+                spec.id
+            ));
         }
         // The same input means the same to the server, whoever minted it (nothing Node can
         // express is read differently).
-        if let Ok(v) = verifier().verify_at(&m.token, now) {
+        if let Ok(v) = verifier().verify_at(token, now) {
             let mut ours = server_meaning(&spec.roomkey_builder().claims_at(API_KEY, now));
             let mut theirs = server_meaning(&v.claims);
             for path in Sdk::Node.cannot_mint() {
@@ -1701,16 +1697,15 @@ fn node_minted_tokens_decode_like_roomkey_mints() {
                 ours.retain(|k, _| k != path && !k.starts_with(&prefix));
                 theirs.retain(|k, _| k != path && !k.starts_with(&prefix));
             }
-            let diff = meaning_diff(&ours, &theirs);
-            if !diff.is_empty() {
-                problems.push(format!(
-                    "{}: Node's token means something else:\n  {}",
-                    m.id,
-                    diff.join("\n  ")
-                ));
-            }
+            problems.extend(meaning_problem(
+                &spec.id,
+                "Node's token means something else",
+                &ours,
+                &theirs,
+                "",
+            ));
         }
-    }
+    });
     fail_if_any("Node-minted tokens", &problems);
 }
 
@@ -1719,58 +1714,43 @@ fn node_minted_tokens_decode_like_roomkey_mints() {
 #[test]
 fn python_minted_tokens_decode_to_expected_claims() {
     let specs = load_specs();
-    let now = now_unix();
-    let minted = script_mint(Sdk::Python, &specs, Some(now));
-    let mut problems = Vec::new();
     let mut data_permission_differs = BTreeSet::new();
-    for (spec, m) in specs.iter().zip(&minted) {
-        let want_unsupported = expected_unsupported(Sdk::Python, spec);
-        let mut got_unsupported = m.unsupported.clone();
-        got_unsupported.sort();
-        if got_unsupported != want_unsupported {
-            problems.push(format!(
-                "{}: mint.py says Python cannot express {got_unsupported:?}, expected {want_unsupported:?}",
-                m.id
-            ));
-        }
-        let ttl = i64::try_from(spec.ttl).expect("ttl");
-        let expected = expected_minted_claims(Sdk::Python, spec, now, now + ttl);
-        // Python always writes `sub`, "" when there is no identity (its `to_jwt`).
-        if payload_json(&m.token).get("sub").is_none() {
-            problems.push(format!("{}: Python wrote no sub", m.id));
-        }
-        match check_minted(Sdk::Python, spec, &m.token, now, &expected) {
-            Ok(got) => {
-                let ours = spec.claims();
-                if let (Some(a), Some(b)) = (&ours.video, &got.video) {
-                    if a.effective_can_publish_data() != b.effective_can_publish_data() {
-                        data_permission_differs.insert(spec.id.clone());
-                        assert!(!a.effective_can_publish_data() && b.effective_can_publish_data());
-                    }
-                    // Every other effective permission is the same.
-                    assert_eq!(
-                        a.effective_can_publish(),
-                        b.effective_can_publish(),
-                        "{}",
-                        spec.id
-                    );
-                    assert_eq!(
-                        a.effective_can_subscribe(),
-                        b.effective_can_subscribe(),
-                        "{}",
-                        spec.id
-                    );
-                }
+    let problems = check_script_minted(
+        Sdk::Python,
+        &specs,
+        now_unix(),
+        |spec, token, checked, problems| {
+            // Python always writes `sub`, "" when there is no identity (its `to_jwt`).
+            if payload_json(token).get("sub").is_none() {
+                problems.push(format!("{}: Python wrote no sub", spec.id));
             }
-            Err(e) => problems.push(e),
-        }
-    }
+            let Ok(got) = checked else { return };
+            let ours = spec.claims();
+            if let (Some(a), Some(b)) = (&ours.video, &got.video) {
+                if a.effective_can_publish_data() != b.effective_can_publish_data() {
+                    data_permission_differs.insert(spec.id.clone());
+                    assert!(!a.effective_can_publish_data() && b.effective_can_publish_data());
+                }
+                // Every other effective permission is the same.
+                assert_eq!(
+                    a.effective_can_publish(),
+                    b.effective_can_publish(),
+                    "{}",
+                    spec.id
+                );
+                assert_eq!(
+                    a.effective_can_subscribe(),
+                    b.effective_can_subscribe(),
+                    "{}",
+                    spec.id
+                );
+            }
+        },
+    );
     fail_if_any("Python-minted tokens", &problems);
-    // The canPublishData hazard: for canPublish=false with canPublishData unset, Python writes
-    // canPublishData:true, so its participant may publish data where roomkey's (and Go's,
-    // Node's, Rust 0.10's) may not.
-    assert_eq!(data_permission_differs, python_hazard_specs(&specs));
-    assert!(data_permission_differs.contains("spec12-alice-viewer"));
+    // Python writes canPublishData:true for those specs, so its participant may publish data
+    // where roomkey's (and Go's, Node's, Rust 0.10's) may not.
+    assert_python_hazard_is_exactly(&data_permission_differs, &specs);
 }
 
 /// The Rust SDK (`livekit-api` 0.10.0) mints every spec with its builder; roomkey verifies each
@@ -1785,13 +1765,7 @@ fn rust_sdk_minted_tokens_decode_to_expected_claims() {
         let before = now_unix();
         let (token, unsupported) = rust_sdk_mint(spec);
         let after = now_unix();
-        let want_unsupported = expected_unsupported(Sdk::Rust, spec);
-        if unsupported != want_unsupported {
-            problems.push(format!(
-                "{}: the Rust SDK cannot express {unsupported:?}, expected {want_unsupported:?}",
-                spec.id
-            ));
-        }
+        problems.extend(unsupported_problem(Sdk::Rust, spec, &unsupported));
         let payload = payload_json(&token);
         let nbf = payload["nbf"].as_i64().expect("nbf");
         let exp = payload["exp"].as_i64().expect("exp");
@@ -1821,35 +1795,19 @@ fn go_minted_tokens_decode_like_roomkey_mints() {
     let specs = load_specs();
     let now = now_unix();
     let key = key();
-    let minted = script_mint(Sdk::Go, &specs, Some(now));
-    let mut problems = Vec::new();
-    for (spec, m) in specs.iter().zip(&minted) {
-        let want_unsupported = expected_unsupported(Sdk::Go, spec);
-        let mut got_unsupported = m.unsupported.clone();
-        got_unsupported.sort();
-        if got_unsupported != want_unsupported {
-            problems.push(format!(
-                "{}: roomkey-go-ref says Go cannot express {got_unsupported:?}, expected {want_unsupported:?}",
-                m.id
-            ));
-        }
-        let ttl = i64::try_from(spec.ttl).expect("ttl");
-        let expected = expected_minted_claims(Sdk::Go, spec, now, now + ttl);
-        if let Err(e) = check_minted(Sdk::Go, spec, &m.token, now, &expected) {
-            problems.push(e);
-        }
+    let problems = check_script_minted(Sdk::Go, &specs, now, |spec, token, _, problems| {
         let mut ours = payload_json(&spec.roomkey_token(now, &key));
         for path in Sdk::Go.cannot_mint() {
             remove_path(&mut ours, path);
         }
-        let theirs = payload_json(&m.token);
+        let theirs = payload_json(token);
         if with_canonical_room_config(theirs.clone()) != with_canonical_room_config(ours.clone()) {
             problems.push(format!(
                 "{}: Go's payload differs from roomkey's:\n  go:      {theirs}\n  roomkey: {ours}",
-                m.id
+                spec.id
             ));
         }
-    }
+    });
     fail_if_any("Go-minted tokens", &problems);
 
     // With no pinned clock the helper returns AccessToken.ToJWT's own token: iat = nbf = the
@@ -1971,12 +1929,8 @@ fn go_reads_some_tokens_differently_from_roomkey() {
             )),
         ),
     ];
-    let tokens: Vec<(String, String)> = cases
-        .iter()
-        .map(|(id, t)| ((*id).to_owned(), t.clone()))
-        .collect();
-    let verified = script_records(Sdk::Go, "verify", &tokens);
-    let decoded = script_records(Sdk::Go, "decode", &tokens);
+    let verified = script_records(Sdk::Go, "verify", &cases);
+    let decoded = script_records(Sdk::Go, "decode", &cases);
     let go: BTreeMap<&str, (Value, Value)> = cases
         .iter()
         .zip(verified.into_iter().zip(decoded))
@@ -2268,11 +2222,9 @@ fn server_issued_tokens_verify_in_every_sdk() {
         .iter()
         .map(|(id, t, _)| (id.clone(), t.clone()))
         .collect();
-    let node = script_verify(Sdk::Node, &tokens);
-    let python = script_verify(Sdk::Python, &tokens);
-    let go = script_records(Sdk::Go, "verify", &tokens);
+    let verdicts = ScriptVerdicts::of(&tokens);
     let rust = lk::TokenVerifier::with_api_key(API_KEY, API_SECRET);
-    for ((((id, token, room), node), python), go) in issued.iter().zip(node).zip(python).zip(go) {
+    for ((id, token, room), (node, python, go)) in issued.iter().zip(verdicts.per_token()) {
         let claims = ours
             .verify(token)
             .unwrap_or_else(|e| panic!("{id}: roomkey: {e}"))
