@@ -4,7 +4,8 @@
 //! realtime `livekit`, the Rust `livekit-api` crate, and `livekit-client` in Chromium.
 //!
 //! This library is the harness the tests share: where the tools are ([`paths`]), the network
-//! namespace the real server runs in ([`netns`]), and the server itself ([`livekit`]). Run
+//! namespace the real server runs in ([`netns`]), the server itself ([`livekit`]), and
+//! `roomkey serve` ([`serve`]). Run
 //!
 //! ```text
 //! bash interop/setup.sh                                  # builds and installs under interop/
@@ -21,6 +22,8 @@
 pub mod livekit;
 pub mod netns;
 pub mod paths;
+pub mod serve;
 pub mod specs;
 
 pub use livekit::{LiveKitOptions, LiveKitServer};
+pub use serve::RoomkeyServe;

@@ -15,18 +15,18 @@
 //! token_endpoint`), after `bash interop/setup.sh`, `bash scripts/install-browser` and
 //! `cargo build -p roomkey`; without them it fails and says which is missing.
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::Read as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use livekit_token_source::{
     TokenSourceConfigurable as _, TokenSourceError, TokenSourceFetchOptions, TokenSourceResponse,
 };
 use roomkey_interop::livekit::http_client;
-use roomkey_interop::paths::{interop_dir, node_program, roomkey_binary};
-use roomkey_interop::{LiveKitOptions, LiveKitServer};
+use roomkey_interop::paths::{interop_dir, node_program};
+use roomkey_interop::{LiveKitOptions, LiveKitServer, RoomkeyServe};
 use roomkey_token::{ApiSecret, KeyPair, KeySet, Verifier};
 use serde_json::{Value, json};
 
@@ -52,128 +52,32 @@ fn dev_livekit(label: &str) -> LiveKitServer {
     })
 }
 
-/// A running `roomkey serve --dev`, killed on drop (panics included).
-#[derive(Debug)]
-struct RoomkeyServe {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
+/// `roomkey serve --dev` handing out `livekit_url` (`LIVEKIT_URL`), with no credentials in its
+/// environment: it signs with `devkey`/`secret`.
+fn dev_serve(livekit_url: &str) -> RoomkeyServe {
+    RoomkeyServe::start(&["--dev"], &[("LIVEKIT_URL", livekit_url)])
 }
 
-impl RoomkeyServe {
-    /// Starts `roomkey serve --dev --listen 127.0.0.1:0` with `LIVEKIT_URL=livekit_url` and no
-    /// credentials in its environment (so it signs with `devkey`/`secret`), and waits for the
-    /// address it prints.
-    fn start(livekit_url: &str) -> RoomkeyServe {
-        let binary = roomkey_binary();
-        let mut cmd = Command::new(&binary);
-        cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for var in [
-            "ROOMKEY_LISTEN",
-            "LIVEKIT_API_KEY",
-            "LIVEKIT_API_SECRET",
-            "ROOMKEY_LOG_FORMAT",
-            "RUST_LOG",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("LIVEKIT_URL", livekit_url);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-                let mut log = sink.lock().expect("log lock");
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut serve = RoomkeyServe {
-            child,
-            base: String::new(),
-            log,
-        };
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => serve.base = base,
-            Err(_) => panic!(
-                "roomkey serve --dev did not say where it listens within 30 s; its stderr:\n{}",
-                serve.log()
-            ),
-        }
-        assert!(
-            serve.base.starts_with("http://127.0.0.1:"),
-            "--dev listens on loopback: {}",
-            serve.base
-        );
-        serve
-    }
-
-    fn token_url(&self) -> String {
-        format!("{}/api/token", self.base)
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().expect("log lock").clone()
-    }
-
-    /// Waits (bounded) until the log has a line containing every one of `parts`.
-    fn wait_for_log_line(&self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.log();
-            if let Some(line) = log.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-                return line.to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "roomkey logged no line with {parts:?} within 10 s; its stderr:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `roomkey_tokens_issued_total{endpoint="token",profile="dev"}` from `/metrics`.
-    fn tokens_issued(&self) -> u64 {
-        let text = http_client()
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .and_then(|r| r.error_for_status())
-            .and_then(|r| r.text())
-            .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
-        let line = text
-            .lines()
-            .find(|l| {
-                l.starts_with("roomkey_tokens_issued_total{")
-                    && l.contains(r#"endpoint="token""#)
-                    && l.contains(r#"profile="dev""#)
-            })
-            .unwrap_or_else(|| panic!("no tokens-issued counter for /api/token in:\n{text}"));
-        line.rsplit(' ')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("not a counter line: {line}"))
-    }
-}
-
-impl Drop for RoomkeyServe {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- roomkey serve --dev stderr ---\n{}---", self.log());
-        }
-    }
+/// `roomkey_tokens_issued_total{endpoint="token",profile="dev"}` from `/metrics`.
+fn tokens_issued(roomkey: &RoomkeyServe) -> u64 {
+    let text = http_client()
+        .get(roomkey.url("/metrics"))
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.text())
+        .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("roomkey_tokens_issued_total{")
+                && l.contains(r#"endpoint="token""#)
+                && l.contains(r#"profile="dev""#)
+        })
+        .unwrap_or_else(|| panic!("no tokens-issued counter for /api/token in:\n{text}"));
+    line.rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a counter line: {line}"))
 }
 
 /// A child process killed on drop.
@@ -274,6 +178,14 @@ fn assert_server_accepts(server: &LiveKitServer, token: &str, what: &str) {
     );
 }
 
+/// Asserts that `seen`, a view of the participant (the client's or the server's), shows the
+/// identity, name, metadata and attributes asked for.
+fn assert_participant_as_asked(seen: &Value, want: &Value, view: &str) {
+    for field in ["identity", "name", "metadata", "attributes"] {
+        assert_eq!(seen[field], want[field], "{view}: {field}");
+    }
+}
+
 fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer)
         .and_then(Value::as_str)
@@ -300,7 +212,7 @@ fn livekit_client_in_chromium_joins_the_real_server_with_a_token_from_roomkey_se
     check_browser_prerequisites();
     let node = node_program();
     let server = dev_livekit("token-endpoint-browser");
-    let roomkey = RoomkeyServe::start(&server.ws_url());
+    let roomkey = dev_serve(&server.ws_url());
     assert!(
         roomkey
             .log()
@@ -309,13 +221,6 @@ fn livekit_client_in_chromium_joins_the_real_server_with_a_token_from_roomkey_se
         roomkey.log()
     );
 
-    let request = json!({
-        "roomName": "endpoint-standup",
-        "participantName": "Ada Lovelace ✓",
-        "participantIdentity": "ada",
-        "participantMetadata": "{\"role\":\"host\"}",
-        "participantAttributes": {"team": "blue", "desk": "3"},
-    });
     let want = json!({
         "room": "endpoint-standup",
         "identity": "ada",
@@ -323,10 +228,18 @@ fn livekit_client_in_chromium_joins_the_real_server_with_a_token_from_roomkey_se
         "metadata": "{\"role\":\"host\"}",
         "attributes": {"team": "blue", "desk": "3"},
     });
+    // The page asks for exactly that, in the endpoint's fields.
+    let request = json!({
+        "roomName": want["room"],
+        "participantName": want["name"],
+        "participantIdentity": want["identity"],
+        "participantMetadata": want["metadata"],
+        "participantAttributes": want["attributes"],
+    });
 
     let mut cmd = Command::new(&node);
     cmd.arg(interop_dir().join("browser/livekit-join.mjs"))
-        .args(["--roomkey", &roomkey.base])
+        .args(["--roomkey", roomkey.base()])
         .args(["--livekit", &server.url()])
         .args(["--key", DEV_KEY, "--secret", DEV_SECRET])
         .args(["--request", &request.to_string()]);
@@ -379,10 +292,7 @@ fn livekit_client_in_chromium_joins_the_real_server_with_a_token_from_roomkey_se
     assert_eq!(connected["state"], "connected", "{connected:#}");
     assert_eq!(connected["is_connected"], true);
     assert_eq!(connected["room_name"], want["room"]);
-    assert_eq!(connected["identity"], want["identity"]);
-    assert_eq!(connected["name"], want["name"]);
-    assert_eq!(connected["metadata"], want["metadata"]);
-    assert_eq!(connected["attributes"], want["attributes"]);
+    assert_participant_as_asked(connected, &want, "livekit-client, connected");
     assert!(
         s(connected, "/room_sid").starts_with("RM_"),
         "{connected:#}"
@@ -429,11 +339,8 @@ fn livekit_client_in_chromium_joins_the_real_server_with_a_token_from_roomkey_se
     let listed = out["server_participants"].as_array().expect("participants");
     assert_eq!(listed.len(), 1, "one participant: {listed:#?}");
     let p = &listed[0];
-    assert_eq!(p["identity"], want["identity"]);
+    assert_participant_as_asked(p, &want, "the server's ListParticipants");
     assert_eq!(p["sid"], connected["participant_sid"]);
-    assert_eq!(p["name"], want["name"]);
-    assert_eq!(p["metadata"], want["metadata"]);
-    assert_eq!(p["attributes"], want["attributes"]);
     assert_eq!(
         p["state"], "ACTIVE",
         "media transport connected, as the server sees it"
@@ -509,10 +416,10 @@ where
 #[test]
 fn livekit_token_source_crate_gets_tokens_from_roomkey_serve_that_the_real_server_accepts() {
     let server = dev_livekit("token-endpoint-rust");
-    let roomkey = RoomkeyServe::start(&server.ws_url());
+    let roomkey = dev_serve(&server.ws_url());
 
     // The plain endpoint source.
-    let source = Arc::new(livekit_token_source::endpoint(roomkey.token_url()));
+    let source = Arc::new(livekit_token_source::endpoint(roomkey.url("/api/token")));
     let options = TokenSourceFetchOptions::new()
         .with_room_name("rust-standup")
         .with_participant_identity("grace")
@@ -563,16 +470,16 @@ fn livekit_token_source_crate_gets_tokens_from_roomkey_serve_that_the_real_serve
 
     // The cached source: one request to roomkey for two fetches with equal options (the 15-minute
     // token is well outside the crate's 60 s refresh margin), a new one when the options change.
-    let issued_before = roomkey.tokens_issued();
+    let issued_before = tokens_issued(&roomkey);
     assert_eq!(issued_before, 2, "roomkey counted the two tokens above");
-    let cached = Arc::new(livekit_token_source::endpoint(roomkey.token_url()).cached());
+    let cached = Arc::new(livekit_token_source::endpoint(roomkey.url("/api/token")).cached());
     let first = fetch_bounded(Arc::clone(&cached), options.clone()).expect("cached fetch 1");
     let second = fetch_bounded(Arc::clone(&cached), options.clone()).expect("cached fetch 2");
     assert_eq!(
         first.participant_token, second.participant_token,
         "the cache served the second fetch"
     );
-    assert_eq!(roomkey.tokens_issued(), issued_before + 1);
+    assert_eq!(tokens_issued(&roomkey), issued_before + 1);
     let other = fetch_bounded(Arc::clone(&cached), options.with_room_name("rust-overflow"))
         .expect("cached fetch with other options");
     assert_ne!(other.participant_token, first.participant_token);
@@ -580,7 +487,7 @@ fn livekit_token_source_crate_gets_tokens_from_roomkey_serve_that_the_real_serve
         dev_claims(&other.participant_token, "refetched")["video"]["room"],
         "rust-overflow"
     );
-    assert_eq!(roomkey.tokens_issued(), issued_before + 2);
+    assert_eq!(tokens_issued(&roomkey), issued_before + 2);
     assert_server_accepts(&server, &other.participant_token, "the refetched token");
 
     // roomkey refuses a room name over LiveKit's limit; the crate surfaces status and body.

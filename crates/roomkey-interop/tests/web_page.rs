@@ -8,12 +8,11 @@
 //! chromium) and the `roomkey` binary (`cargo test --workspace` builds it); without them the test
 //! fails and says so. It lives in the interop crate so that plain `cargo test` needs Rust alone.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
+use roomkey_interop::RoomkeyServe;
 use roomkey_token::{ApiSecret, KeyPair, KeySet, Verifier};
 use serde_json::{Value, json};
 
@@ -198,76 +197,6 @@ impl Drop for TempDir {
     }
 }
 
-/// A running `roomkey serve`, killed on drop (panics included).
-#[derive(Debug)]
-struct Server {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts `roomkey serve ARGS --listen 127.0.0.1:0` and waits for its address.
-    fn start(args: &[&str]) -> Server {
-        let mut cmd = Command::new(roomkey_interop::paths::roomkey_binary());
-        cmd.arg("serve")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for var in [
-            "ROOMKEY_LISTEN",
-            "LIVEKIT_URL",
-            "LIVEKIT_API_KEY",
-            "LIVEKIT_API_SECRET",
-            "ROOMKEY_LOG_FORMAT",
-        ] {
-            cmd.env_remove(var);
-        }
-        let mut child = cmd.spawn().expect("spawn roomkey serve");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut server = Server {
-            child,
-            base: String::new(),
-            log,
-        };
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => server.base = base,
-            Err(_) => panic!(
-                "roomkey serve {args:?} did not start; its stderr:\n{}",
-                server.log.lock().unwrap()
-            ),
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn key_hash(key: &str) -> String {
     let out = Command::new(roomkey_interop::paths::roomkey_binary())
         .args(["key-hash", key])
@@ -381,6 +310,23 @@ fn check_shown(result: &Value, copy: &Value, payload: &Value, form: &Value, what
     );
 }
 
+/// Checks the token a page minted from `form` and everything it shows of it; `issuer` is the API
+/// key the server signs with. Returns the result the page reported, for checks of its own.
+fn check_form_result<'a>(
+    page: &'a Value,
+    verifier: &Verifier,
+    issuer: &str,
+    form: &Value,
+    what: &str,
+) -> &'a Value {
+    let result = &page["result"];
+    let payload = verified_payload(verifier, s(result, "/token"), what);
+    assert_eq!(payload["iss"], json!(issuer), "{what}: issuer");
+    check_claims(&payload, form, what);
+    check_shown(result, &page["copy"], &payload, form, what);
+    result
+}
+
 fn check_page_hygiene(page: &Value, what: &str) {
     assert_eq!(page["local_storage"], json!([]), "{what}: localStorage");
     assert_eq!(page["session_storage"], json!([]), "{what}: sessionStorage");
@@ -444,8 +390,8 @@ can_subscribe_metrics = true
     let config_path = dir.0.join("roomkey.toml");
     std::fs::write(&config_path, config).unwrap();
 
-    let dev = Server::start(&["--dev"]);
-    let ops = Server::start(&["--config", config_path.to_str().unwrap()]);
+    let dev = RoomkeyServe::start(&["--dev"], &[]);
+    let ops = RoomkeyServe::start(&["--config", config_path.to_str().unwrap()], &[]);
 
     let dev_form = json!({
         "identity": "web-alice",
@@ -488,8 +434,8 @@ can_subscribe_metrics = true
     let out = Command::new("node")
         .current_dir(&root)
         .arg("interop/browser/webpage.mjs")
-        .arg(&dev.base)
-        .args(["--admin-url", &ops.base])
+        .arg(dev.base())
+        .args(["--admin-url", ops.base()])
         .args(["--admin-key", ADMIN_CALLER_KEY])
         .args(["--user-key", USER_CALLER_KEY])
         .args(["--dev-form", &dev_form.to_string()])
@@ -557,11 +503,7 @@ can_subscribe_metrics = true
     assert_eq!(fields["ttl"]["type"], json!("text"));
 
     let dev_verifier = verifier("devkey", "secret");
-    let result = &page["result"];
-    let payload = verified_payload(&dev_verifier, s(result, "/token"), "dev form");
-    assert_eq!(payload["iss"], json!("devkey"));
-    check_claims(&payload, &dev_form, "dev form");
-    check_shown(result, &page["copy"], &payload, &dev_form, "dev form");
+    let result = check_form_result(page, &dev_verifier, "devkey", &dev_form, "dev form");
     assert_eq!(s(result, "/server_url"), "ws://localhost:7880");
     assert!(
         s(result, "/expires_text").contains("(in 15 minutes)"),
@@ -607,46 +549,51 @@ can_subscribe_metrics = true
     assert_eq!(page["api_key_type"], json!("password"));
     assert_eq!(page["api_key_label"], json!("Admin API key"));
 
-    let no_key = &page["no_key"]["error"];
-    assert_eq!(no_key["code"], json!("unauthenticated:"), "{no_key:#}");
-    assert!(s(no_key, "/message").contains("Admin API key"));
-    assert_eq!(no_key["invalid"], json!(["apiKey"]));
-    let wrong = &page["wrong_key"]["error"];
-    assert_eq!(wrong["code"], json!("unauthenticated:"), "{wrong:#}");
-    assert!(
-        s(wrong, "/message").contains("not accepted"),
-        "wrong key: {wrong:#}"
-    );
-    assert_eq!(wrong["invalid"], json!(["apiKey"]));
-    let user = &page["user_key"]["error"];
-    assert_eq!(user["code"], json!("admin_only:"), "{user:#}");
-    assert!(s(user, "/message").contains("not an admin"));
-    assert_eq!(user["invalid"], json!(["apiKey"]));
-    let long = &page["ttl_too_long"]["error"];
-    assert_eq!(long["code"], json!("forbidden:"), "{long:#}");
-    assert_eq!(long["invalid"], json!(["ttl"]));
-    assert!(s(long, "/message").contains("at most 86400"));
-    let zero = &page["ttl_zero"]["error"];
-    assert_eq!(zero["invalid"], json!(["ttl"]), "{zero:#}");
-    assert!(
-        s(zero, "/message").contains("TTL must be positive"),
-        "{zero:#}"
-    );
+    // The refusals the page shows: (scenario, error code, or None where it is not checked, the
+    // field marked invalid, part of the message).
+    for (scenario, code, field, message) in [
+        (
+            "no_key",
+            Some("unauthenticated:"),
+            "apiKey",
+            "Admin API key",
+        ),
+        (
+            "wrong_key",
+            Some("unauthenticated:"),
+            "apiKey",
+            "not accepted",
+        ),
+        ("user_key", Some("admin_only:"), "apiKey", "not an admin"),
+        ("ttl_too_long", Some("forbidden:"), "ttl", "at most 86400"),
+        ("ttl_zero", None, "ttl", "TTL must be positive"),
+    ] {
+        let error = &page[scenario]["error"];
+        if let Some(code) = code {
+            assert_eq!(error["code"], json!(code), "{scenario}: {error:#}");
+        }
+        assert_eq!(error["invalid"], json!([field]), "{scenario}: {error:#}");
+        assert!(
+            s(error, "/message").contains(message),
+            "{scenario}: {error:#}"
+        );
+    }
+    let ops_verifier = verifier(ADMIN_API_KEY, ADMIN_SECRET);
     let duration = &page["ttl_duration"]["result"];
-    let ops = verifier(ADMIN_API_KEY, ADMIN_SECRET);
-    let claims = verified_payload(&ops, s(duration, "/token"), "ttl 1h30m");
+    let claims = verified_payload(&ops_verifier, s(duration, "/token"), "ttl 1h30m");
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(),
         5400,
         "a duration typed into the TTL field"
     );
 
-    let ops_verifier = verifier(ADMIN_API_KEY, ADMIN_SECRET);
-    let result = &page["result"];
-    let payload = verified_payload(&ops_verifier, s(result, "/token"), "admin form");
-    assert_eq!(payload["iss"], json!(ADMIN_API_KEY));
-    check_claims(&payload, &admin_form, "admin form");
-    check_shown(result, &page["copy"], &payload, &admin_form, "admin form");
+    let result = check_form_result(
+        page,
+        &ops_verifier,
+        ADMIN_API_KEY,
+        &admin_form,
+        "admin form",
+    );
     assert_eq!(s(result, "/server_url"), ADMIN_LIVEKIT_URL);
     check_page_hygiene(page, "admin page");
 
