@@ -131,6 +131,20 @@ can_publish = false
     )
 }
 
+/// The configuration with a per-caller rate limit instead of none.
+pub fn caller_rate_limit(text: &str, per_minute: u32, burst: u32) -> String {
+    let limited = format!("per_caller_per_minute = {per_minute}\nburst = {burst}");
+    assert!(text.contains("per_caller_per_minute = 0"), "{text}");
+    text.replace("per_caller_per_minute = 0", &limited)
+}
+
+/// The configuration with a per-address rate limit instead of none.
+pub fn ip_rate_limit(text: &str, per_minute: u32, burst: u32) -> String {
+    let limited = format!("per_ip_per_minute = {per_minute}\nburst = {burst}");
+    assert!(text.contains("per_ip_per_minute = 0"), "{text}");
+    text.replace("per_ip_per_minute = 0", &limited)
+}
+
 /// Parses a configuration (credentials from [`env`]), panicking with the error.
 pub fn config(text: &str) -> Config {
     logs();
@@ -265,6 +279,19 @@ pub fn post_raw(
     builder.body(body.into()).unwrap()
 }
 
+/// A raw `POST /api/token` from the backend caller: the body as given, of this content type.
+pub fn backend_raw(content_type: Option<&str>, body: impl Into<Body>) -> Request<Body> {
+    post_raw("/api/token", Some(BACKEND_KEY), content_type, body)
+}
+
+/// The request with one more header.
+pub fn with_header(mut request: Request<Body>, name: &'static str, value: &str) -> Request<Body> {
+    request
+        .headers_mut()
+        .insert(name, value.parse().expect("a header value"));
+    request
+}
+
 /// `POST /api/token` through the router.
 pub async fn token(router: &Router, bearer: Option<&str>, body: Value) -> Reply {
     call(router, post("/api/token", bearer, &body)).await
@@ -278,6 +305,42 @@ pub async fn action(router: &Router, bearer: Option<&str>, body: Value) -> Reply
 /// `GET path`.
 pub async fn get(router: &Router, path: &str) -> Reply {
     call(router, Request::get(path).body(Body::empty()).unwrap()).await
+}
+
+/// A server on a loopback port, as `roomkey serve` runs it, until [`Served::signal`].
+pub struct Served {
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `app` on a free loopback port on the current runtime.
+pub async fn serve_on_loopback(app: Arc<App>) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(roomkey_server::serve(app, listener, async move {
+        let _ = stopped.await;
+    }));
+    Served { addr, stop, server }
+}
+
+impl Served {
+    /// `http://ADDR{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Signals shutdown; the server's task ends once the requests in flight are answered.
+    pub fn signal(self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        self.stop.send(()).expect("the server is still running");
+        self.server
+    }
+
+    /// Signals shutdown and waits for a clean stop.
+    pub async fn stop(self) {
+        self.signal().await.unwrap().unwrap();
+    }
 }
 
 /// roomkey's verifier for the server's key.

@@ -20,25 +20,29 @@ fn preflight(origin: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn with_origin(mut request: Request<Body>, origin: &str) -> Request<Body> {
-    request
-        .headers_mut()
-        .insert("origin", origin.parse().unwrap());
-    request
+fn with_origin(request: Request<Body>, origin: &str) -> Request<Body> {
+    with_header(request, "origin", origin)
 }
 
+/// An empty token request from the backend caller, sent by a page at `origin`.
+fn backend_from(origin: &str) -> Request<Body> {
+    with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), origin)
+}
+
+/// Asserts that the answer lets a page at [`ORIGIN`] read it, credentials included.
 #[track_caller]
-fn allowed(reply: &Reply) {
+fn allowed(case: &str, reply: &Reply) {
     assert_eq!(
         reply.header("access-control-allow-origin"),
         Some(ORIGIN),
-        "{} {:?}",
+        "{case}: {} {:?}",
         reply.status,
         reply.headers
     );
     assert_eq!(
         reply.header("access-control-allow-credentials"),
-        Some("true")
+        Some("true"),
+        "{case}"
     );
     let vary: Vec<_> = reply
         .headers
@@ -46,7 +50,26 @@ fn allowed(reply: &Reply) {
         .iter()
         .map(|v| v.to_str().unwrap().to_ascii_lowercase())
         .collect();
-    assert!(vary.iter().any(|v| v.contains("origin")), "{vary:?}");
+    assert!(
+        vary.iter().any(|v| v.contains("origin")),
+        "{case}: {vary:?}"
+    );
+}
+
+/// The header's value in lower case (empty when it is missing), to look for list entries.
+fn lowercase_header(reply: &Reply, name: &str) -> String {
+    reply.header(name).unwrap_or_default().to_ascii_lowercase()
+}
+
+/// The base configuration with `--cors-origin origin` (the `cors_origins` of the environment).
+fn parse_with_cors_origin(
+    origin: &str,
+) -> Result<roomkey_server::Config, roomkey_server::ConfigError> {
+    let flagged = roomkey_server::EnvOverrides {
+        cors_origins: vec![origin.into()],
+        ..env()
+    };
+    roomkey_server::Config::parse("roomkey.toml", &base_config(""), &flagged, None)
 }
 
 #[tokio::test]
@@ -54,16 +77,10 @@ async fn preflight_from_an_allowed_origin() {
     let r = router(&base_config(""));
     let reply = call(&r, preflight(ORIGIN)).await;
     assert!(reply.status.is_success(), "{}", reply.status);
-    allowed(&reply);
-    let methods = reply
-        .header("access-control-allow-methods")
-        .unwrap()
-        .to_ascii_uppercase();
-    assert!(methods.contains("POST"), "{methods}");
-    let headers = reply
-        .header("access-control-allow-headers")
-        .unwrap()
-        .to_ascii_lowercase();
+    allowed("preflight", &reply);
+    let methods = lowercase_header(&reply, "access-control-allow-methods");
+    assert!(methods.contains("post"), "{methods}");
+    let headers = lowercase_header(&reply, "access-control-allow-headers");
     assert!(
         headers.contains("content-type") && headers.contains("authorization"),
         "{headers}"
@@ -87,11 +104,7 @@ async fn other_origins_get_no_cors_headers() {
             reply.header("access-control-allow-origin").is_none(),
             "{origin}"
         );
-        let reply = call(
-            &r,
-            with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), origin),
-        )
-        .await;
+        let reply = call(&r, backend_from(origin)).await;
         // The answer itself is the same; only the browser is told nothing.
         reply.issued();
         assert!(
@@ -104,133 +117,66 @@ async fn other_origins_get_no_cors_headers() {
 #[tokio::test]
 async fn cors_headers_on_success_and_on_every_error() {
     let r = router(&base_config("max_body_bytes = 100"));
-    let ok = call(
-        &r,
-        with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), ORIGIN),
-    )
-    .await;
+    let ok = call(&r, backend_from(ORIGIN)).await;
     ok.issued();
-    allowed(&ok);
+    allowed("issued", &ok);
 
-    let replies = [
+    let errors = [
+        ("no key", 401, post("/api/token", None, &json!({}))),
         (
-            401,
-            call(
-                &r,
-                with_origin(post("/api/token", None, &json!({})), ORIGIN),
-            )
-            .await,
-        ),
-        (
+            "a field the kiosk may not set",
             403,
-            call(
-                &r,
-                with_origin(
-                    post(
-                        "/api/token",
-                        Some(KIOSK_KEY),
-                        &json!({"participant_name": "x"}),
-                    ),
-                    ORIGIN,
-                ),
-            )
-            .await,
+            post(
+                "/api/token",
+                Some(KIOSK_KEY),
+                &json!({"participant_name": "x"}),
+            ),
         ),
         (
+            "malformed JSON",
             400,
-            call(
-                &r,
-                with_origin(
-                    post_raw(
-                        "/api/token",
-                        Some(BACKEND_KEY),
-                        Some("application/json"),
-                        "{",
-                    ),
-                    ORIGIN,
-                ),
-            )
-            .await,
+            backend_raw(Some("application/json"), "{"),
         ),
         (
+            "a body over max_body_bytes",
             413,
-            call(
-                &r,
-                with_origin(
-                    post(
-                        "/api/token",
-                        Some(BACKEND_KEY),
-                        &json!({"participant_metadata": "m".repeat(200)}),
-                    ),
-                    ORIGIN,
-                ),
-            )
-            .await,
+            post(
+                "/api/token",
+                Some(BACKEND_KEY),
+                &json!({"participant_metadata": "m".repeat(200)}),
+            ),
         ),
+        ("no content type", 415, backend_raw(None, "{}")),
         (
-            415,
-            call(
-                &r,
-                with_origin(
-                    post_raw("/api/token", Some(BACKEND_KEY), None, "{}"),
-                    ORIGIN,
-                ),
-            )
-            .await,
-        ),
-        (
+            "an unknown path",
             404,
-            call(
-                &r,
-                with_origin(Request::get("/nope").body(Body::empty()).unwrap(), ORIGIN),
-            )
-            .await,
+            Request::get("/nope").body(Body::empty()).unwrap(),
         ),
         (
+            "the action from a caller who is not an admin",
             403,
-            call(
-                &r,
-                with_origin(
-                    post(
-                        "/api/v1/generate-access-token",
-                        Some(BACKEND_KEY),
-                        &json!({}),
-                    ),
-                    ORIGIN,
-                ),
-            )
-            .await,
+            post(
+                "/api/v1/generate-access-token",
+                Some(BACKEND_KEY),
+                &json!({}),
+            ),
         ),
     ];
-    for (status, reply) in replies {
-        assert_eq!(reply.status.as_u16(), status, "{}", reply.text);
-        allowed(&reply);
-        assert!(reply.json["error"]["code"].is_string());
+    for (case, status, request) in errors {
+        let reply = call(&r, with_origin(request, ORIGIN)).await;
+        assert_eq!(reply.status.as_u16(), status, "{case}: {}", reply.text);
+        allowed(case, &reply);
+        assert!(reply.json["error"]["code"].is_string(), "{case}");
     }
 
     // Rate limits too.
-    let limited = router(&base_config("").replace(
-        "per_caller_per_minute = 0",
-        "per_caller_per_minute = 1\nburst = 1",
-    ));
-    let first = call(
-        &limited,
-        with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), ORIGIN),
-    )
-    .await;
-    first.issued();
-    let second = call(
-        &limited,
-        with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), ORIGIN),
-    )
-    .await;
+    let limited = router(&caller_rate_limit(&base_config(""), 1, 1));
+    call(&limited, backend_from(ORIGIN)).await.issued();
+    let second = call(&limited, backend_from(ORIGIN)).await;
     second.error(429, "rate_limited");
-    allowed(&second);
+    allowed("rate limited", &second);
     // A browser client may read Retry-After.
-    let exposed = second
-        .header("access-control-expose-headers")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let exposed = lowercase_header(&second, "access-control-expose-headers");
     assert!(exposed.contains("retry-after"), "{exposed}");
 }
 
@@ -240,26 +186,22 @@ async fn no_origins_configured_means_no_cross_origin_access() {
     let r = router(&text);
     let reply = call(&r, preflight(ORIGIN)).await;
     assert!(reply.header("access-control-allow-origin").is_none());
-    let reply = call(
-        &r,
-        with_origin(post("/api/token", Some(BACKEND_KEY), &json!({})), ORIGIN),
-    )
-    .await;
+    let reply = call(&r, backend_from(ORIGIN)).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     assert!(reply.header("access-control-allow-origin").is_none());
 }
 
 #[tokio::test]
 async fn preflight_over_a_real_socket() {
-    let app = app(&base_config(""));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(roomkey_server::serve(app, listener, async move {
-        let _ = stopped.await;
-    }));
+    let served = serve_on_loopback(app(&base_config(""))).await;
     let client = reqwest::Client::new();
-    let url = format!("http://{addr}/api/token");
+    let url = served.url("/api/token");
+    let allowed_origin = |reply: &reqwest::Response| {
+        reply.headers()["access-control-allow-origin"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
     let reply = client
         .request(reqwest::Method::OPTIONS, &url)
         .header("origin", ORIGIN)
@@ -272,12 +214,7 @@ async fn preflight_over_a_real_socket() {
         .await
         .unwrap();
     assert!(reply.status().is_success());
-    assert_eq!(
-        reply.headers()["access-control-allow-origin"]
-            .to_str()
-            .unwrap(),
-        ORIGIN
-    );
+    assert_eq!(allowed_origin(&reply), ORIGIN, "preflight");
     let reply = client
         .post(&url)
         .header("origin", ORIGIN)
@@ -286,16 +223,10 @@ async fn preflight_over_a_real_socket() {
         .await
         .unwrap();
     assert_eq!(reply.status().as_u16(), 401);
-    assert_eq!(
-        reply.headers()["access-control-allow-origin"]
-            .to_str()
-            .unwrap(),
-        ORIGIN
-    );
+    assert_eq!(allowed_origin(&reply), ORIGIN, "401");
     let body: serde_json::Value = reply.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthenticated");
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
@@ -347,23 +278,13 @@ async fn development_mode_allows_loopback_origins_and_cors_origin_adds_one() {
     }
 
     // --cors-origin works outside development mode too, and is checked like the file's.
-    let flagged = roomkey_server::EnvOverrides {
-        cors_origins: vec!["https://other.example.com".into()],
-        ..env()
-    };
-    let c =
-        roomkey_server::Config::parse("roomkey.toml", &base_config(""), &flagged, None).unwrap();
+    let c = parse_with_cors_origin("https://other.example.com").unwrap();
     assert_eq!(
         c.cors_origins,
         ["https://app.example.com", "https://other.example.com"]
     );
     assert!(!c.cors_loopback);
-    let bad = roomkey_server::EnvOverrides {
-        cors_origins: vec!["https://other.example.com/app".into()],
-        ..env()
-    };
-    let e =
-        roomkey_server::Config::parse("roomkey.toml", &base_config(""), &bad, None).unwrap_err();
+    let e = parse_with_cors_origin("https://other.example.com/app").unwrap_err();
     assert_eq!(e.file, "--cors-origin");
     // Origins are compared byte for byte, so one a browser would never send is refused with
     // the spelling it would.
@@ -371,12 +292,10 @@ async fn development_mode_allows_loopback_origins_and_cors_origin_adds_one() {
         ("https://App.example.com", "https://app.example.com"),
         ("https://app.example.com:443", "https://app.example.com"),
     ] {
-        let odd = roomkey_server::EnvOverrides {
-            cors_origins: vec![origin.into()],
-            ..env()
-        };
-        let e = roomkey_server::Config::parse("roomkey.toml", &base_config(""), &odd, None)
-            .unwrap_err();
-        assert!(e.message.contains(&format!("write {canonical:?}")), "{e}");
+        let e = parse_with_cors_origin(origin).unwrap_err();
+        assert!(
+            e.message.contains(&format!("write {canonical:?}")),
+            "{origin}: {e}"
+        );
     }
 }

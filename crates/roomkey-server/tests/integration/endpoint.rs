@@ -43,124 +43,99 @@ async fn an_empty_request_gets_a_fresh_room_and_a_generated_identity() {
     assert_ne!(claims.room(), b.room());
     assert_ne!(claims.sub, b.sub);
 
-    // A body of whitespace only reads as {}.
-    let c = call(
-        &r,
-        post_raw(
-            "/api/token",
-            Some(BACKEND_KEY),
-            Some("application/json"),
-            " \n",
-        ),
-    )
-    .await;
-    c.issued();
-    let d = call(
-        &r,
-        post_raw(
-            "/api/token",
-            Some(BACKEND_KEY),
-            Some("application/json"),
-            "",
-        ),
-    )
-    .await;
-    d.issued();
+    // A body of whitespace only, or none at all, reads as {}.
+    for body in [" \n", ""] {
+        call(&r, backend_raw(Some("application/json"), body))
+            .await
+            .issued();
+    }
 }
 
-fn check_full(claims: &roomkey_token::Claims, reply: &Reply) {
-    assert_eq!(claims.sub, "u-7");
-    assert_eq!(claims.name, "Ada");
-    assert_eq!(claims.metadata, r#"{"lang":"de"}"#);
+/// Asserts that every field of the full request below arrived in the token and the answer.
+#[track_caller]
+fn check_full(case: &str, claims: &roomkey_token::Claims, reply: &Reply) {
+    assert_eq!(claims.sub, "u-7", "{case}");
+    assert_eq!(claims.name, "Ada", "{case}");
+    assert_eq!(claims.metadata, r#"{"lang":"de"}"#, "{case}");
     assert_eq!(
         claims.attributes.get("team").map(String::as_str),
-        Some("blue")
+        Some("blue"),
+        "{case}"
     );
-    assert_eq!(claims.room(), "support-42");
-    assert_eq!(reply.json["room_name"], "support-42");
-    assert_eq!(reply.json["participant_name"], "Ada");
+    assert_eq!(claims.room(), "support-42", "{case}");
+    assert_eq!(reply.json["room_name"], "support-42", "{case}");
+    assert_eq!(reply.json["participant_name"], "Ada", "{case}");
     let config = claims.room_config.as_ref().expect("roomConfig");
-    assert_eq!(config.agents.len(), 1);
-    assert_eq!(config.agents[0].agent_name, "triage");
-    assert_eq!(config.agents[0].metadata, "job");
-    assert_eq!(config.agents[0].deployment, "staging");
-    assert_eq!(config.empty_timeout, 30);
-    assert_eq!(config.max_participants, 4);
-    assert!(config.egress.is_none());
-}
-
-#[tokio::test]
-async fn every_field_in_snake_case() {
-    let r = service();
-    let reply = token(
-        &r,
-        Some(BACKEND_KEY),
-        json!({
-            "room_name": "support-42",
-            "participant_name": "Ada",
-            "participant_identity": "u-7",
-            "participant_metadata": "{\"lang\":\"de\"}",
-            "participant_attributes": {"team": "blue"},
-            "room_config": {
-                "agents": [{"agent_name": "triage", "metadata": "job", "deployment": "staging"}],
-                "empty_timeout": 30,
-                "max_participants": 4
-            }
-        }),
-    )
-    .await;
-    check_full(&reply.issued(), &reply);
-}
-
-#[tokio::test]
-async fn every_field_in_camel_case() {
-    let r = service();
-    let reply = token(
-        &r,
-        Some(BACKEND_KEY),
-        json!({
-            "roomName": "support-42",
-            "participantName": "Ada",
-            "participantIdentity": "u-7",
-            "participantMetadata": "{\"lang\":\"de\"}",
-            "participantAttributes": {"team": "blue"},
-            "roomConfig": {
-                "agents": [{"agentName": "triage", "metadata": "job", "deployment": "staging"}],
-                "emptyTimeout": 30,
-                "maxParticipants": "4"
-            }
-        }),
-    )
-    .await;
-    check_full(&reply.issued(), &reply);
+    assert_eq!(config.agents.len(), 1, "{case}");
+    assert_eq!(config.agents[0].agent_name, "triage", "{case}");
+    assert_eq!(config.agents[0].metadata, "job", "{case}");
+    assert_eq!(config.agents[0].deployment, "staging", "{case}");
+    assert_eq!(config.empty_timeout, 30, "{case}");
+    assert_eq!(config.max_participants, 4, "{case}");
+    assert!(config.egress.is_none(), "{case}");
     // The response stays snake_case.
-    assert!(reply.json.get("participantToken").is_none());
-    assert!(reply.json.get("serverUrl").is_none());
+    assert!(reply.json.get("participantToken").is_none(), "{case}");
+    assert!(reply.json.get("serverUrl").is_none(), "{case}");
 }
 
+/// The same full request in snake_case, in camelCase, and mixed with fields roomkey does not
+/// know (which are ignored).
 #[tokio::test]
-async fn mixed_casing_and_unknown_fields_are_fine() {
+async fn every_field_in_either_casing_and_unknown_fields_are_fine() {
     let r = service();
-    let reply = token(
-        &r,
-        Some(BACKEND_KEY),
-        json!({
-            "room_name": "support-42",
-            "participantName": "Ada",
-            "participant_identity": "u-7",
-            "participantMetadata": "{\"lang\":\"de\"}",
-            "participant_attributes": {"team": "blue"},
-            "roomConfig": {
-                "agents": [{"agent_name": "triage", "metadata": "job", "deployment": "staging"}],
-                "empty_timeout": 30,
-                "maxParticipants": 4,
-                "someFutureSetting": {"x": 1}
-            },
-            "a_future_field": [1, 2, 3]
-        }),
-    )
-    .await;
-    check_full(&reply.issued(), &reply);
+    let cases = [
+        (
+            "snake_case",
+            json!({
+                "room_name": "support-42",
+                "participant_name": "Ada",
+                "participant_identity": "u-7",
+                "participant_metadata": "{\"lang\":\"de\"}",
+                "participant_attributes": {"team": "blue"},
+                "room_config": {
+                    "agents": [{"agent_name": "triage", "metadata": "job", "deployment": "staging"}],
+                    "empty_timeout": 30,
+                    "max_participants": 4
+                }
+            }),
+        ),
+        (
+            "camelCase",
+            json!({
+                "roomName": "support-42",
+                "participantName": "Ada",
+                "participantIdentity": "u-7",
+                "participantMetadata": "{\"lang\":\"de\"}",
+                "participantAttributes": {"team": "blue"},
+                "roomConfig": {
+                    "agents": [{"agentName": "triage", "metadata": "job", "deployment": "staging"}],
+                    "emptyTimeout": 30,
+                    "maxParticipants": "4"
+                }
+            }),
+        ),
+        (
+            "mixed casing and unknown fields",
+            json!({
+                "room_name": "support-42",
+                "participantName": "Ada",
+                "participant_identity": "u-7",
+                "participantMetadata": "{\"lang\":\"de\"}",
+                "participant_attributes": {"team": "blue"},
+                "roomConfig": {
+                    "agents": [{"agent_name": "triage", "metadata": "job", "deployment": "staging"}],
+                    "empty_timeout": 30,
+                    "maxParticipants": 4,
+                    "someFutureSetting": {"x": 1}
+                },
+                "a_future_field": [1, 2, 3]
+            }),
+        ),
+    ];
+    for (case, body) in cases {
+        let reply = token(&r, Some(BACKEND_KEY), body).await;
+        check_full(case, &reply.issued(), &reply);
+    }
 }
 
 #[tokio::test]
@@ -179,8 +154,11 @@ async fn an_empty_room_config_is_absent_even_for_callers_who_may_not_set_it() {
         let reply = token(&r, Some(KIOSK_KEY), body.clone()).await;
         let claims = reply.issued();
         assert!(claims.room_config.is_none(), "{body}");
-        assert!(claims.sub.starts_with("p-"));
-        assert!(!claims.video.as_ref().unwrap().effective_can_publish());
+        assert!(claims.sub.starts_with("p-"), "{body}");
+        assert!(
+            !claims.video.as_ref().unwrap().effective_can_publish(),
+            "{body}"
+        );
     }
     let lobby = token(&r, Some(KIOSK_KEY), json!({"roomName": "lobby"})).await;
     assert_eq!(lobby.issued().room(), "lobby");
@@ -200,21 +178,20 @@ async fn unauthenticated_requests_get_401_with_a_json_body() {
     unknown.error(401, "unauthenticated");
     assert!(!unknown.text.contains("rk_not_a_key"));
 
+    // `{}` with this Authorization header.
+    let authorized = |value: &str| {
+        let request = post_raw("/api/token", None, Some("application/json"), "{}");
+        with_header(request, "authorization", value)
+    };
     for value in ["Basic YWxhZGRpbjpvcGVuc2VzYW1l", "Bearer ", BACKEND_KEY] {
-        let request = Request::post("/api/token")
-            .header("authorization", value)
-            .header("content-type", "application/json")
-            .body(Body::from("{}"))
-            .unwrap();
-        call(&r, request).await.error(401, "unauthenticated");
+        call(&r, authorized(value))
+            .await
+            .error(401, "unauthenticated");
     }
     // The scheme is case-insensitive in practice ("bearer").
-    let request = Request::post("/api/token")
-        .header("authorization", format!("bearer {BACKEND_KEY}"))
-        .header("content-type", "application/json")
-        .body(Body::from("{}"))
-        .unwrap();
-    call(&r, request).await.issued();
+    call(&r, authorized(&format!("bearer {BACKEND_KEY}")))
+        .await
+        .issued();
 }
 
 #[tokio::test]
@@ -243,16 +220,7 @@ async fn malformed_bodies_get_400() {
     ];
     let not_utf8 = not_utf8.map(|body| (body, Some("not valid UTF-8")));
     for (body, says) in json.into_iter().chain(not_utf8) {
-        let reply = call(
-            &r,
-            post_raw(
-                "/api/token",
-                Some(BACKEND_KEY),
-                Some("application/json"),
-                body.to_vec(),
-            ),
-        )
-        .await;
+        let reply = call(&r, backend_raw(Some("application/json"), body.to_vec())).await;
         let shown = String::from_utf8_lossy(body);
         assert_eq!(reply.status.as_u16(), 400, "{shown} → {}", reply.text);
         let message = reply.error(400, "bad_request")["message"].as_str().unwrap();
@@ -270,20 +238,15 @@ async fn non_json_requests_get_415() {
         Some("text/plain"),
         Some("application/x-www-form-urlencoded"),
     ] {
-        let reply = call(&r, post_raw("/api/token", Some(BACKEND_KEY), ct, "{}")).await;
+        let reply = call(&r, backend_raw(ct, "{}")).await;
         reply.error(415, "unsupported_media_type");
     }
-    let ok = call(
+    call(
         &r,
-        post_raw(
-            "/api/token",
-            Some(BACKEND_KEY),
-            Some("application/json; charset=utf-8"),
-            "{}",
-        ),
+        backend_raw(Some("application/json; charset=utf-8"), "{}"),
     )
-    .await;
-    ok.issued();
+    .await
+    .issued();
 }
 
 #[tokio::test]

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::Request;
 use roomkey_testserver::{TestServer, TestServerConfig};
 use serde_json::json;
 
@@ -22,12 +21,9 @@ async fn bodies_over_the_limit_get_413() {
     token(&r, Some(BACKEND_KEY), fits).await.issued();
     // A body without a length (streamed) is cut off too.
     let chunks = streamed_body(vec![vec![b' '; 200], vec![b' '; 200]]);
-    let request = Request::post("/api/token")
-        .header("authorization", format!("Bearer {BACKEND_KEY}"))
-        .header("content-type", "application/json")
-        .body(chunks)
-        .unwrap();
-    call(&r, request).await.error(413, "too_large");
+    call(&r, backend_raw(Some("application/json"), chunks))
+        .await
+        .error(413, "too_large");
 }
 
 #[tokio::test]
@@ -38,12 +34,10 @@ async fn a_body_in_pieces_is_read_whole() {
         b"\"in three ",
         b"pieces\"}",
     ];
-    let request = Request::post("/api/token")
-        .header("authorization", format!("Bearer {BACKEND_KEY}"))
-        .header("content-type", "application/json")
-        .body(streamed_body(pieces.iter().map(|p| p.to_vec()).collect()))
-        .unwrap();
-    let claims = call(&r, request).await.issued();
+    let body = streamed_body(pieces.iter().map(|p| p.to_vec()).collect());
+    let claims = call(&r, backend_raw(Some("application/json"), body))
+        .await
+        .issued();
     assert_eq!(claims.metadata, "in three pieces");
 }
 
@@ -62,11 +56,7 @@ fn streamed_body(chunks: Vec<Vec<u8>>) -> Body {
 
 #[tokio::test]
 async fn per_caller_rate_limit() {
-    let text = base_config("").replace(
-        "per_caller_per_minute = 0",
-        "per_caller_per_minute = 60\nburst = 2",
-    );
-    let r = router(&text);
+    let r = router(&caller_rate_limit(&base_config(""), 60, 2));
     token(&r, Some(BACKEND_KEY), json!({})).await.issued();
     token(&r, Some(BACKEND_KEY), json!({})).await.issued();
     let limited = token(&r, Some(BACKEND_KEY), json!({})).await;
@@ -88,18 +78,10 @@ async fn per_caller_rate_limit() {
 #[tokio::test]
 async fn per_ip_limits_behind_a_trusted_proxy() {
     let with_xff = |xff: &str| {
-        let mut request = post("/api/token", Some(BACKEND_KEY), &json!({}));
-        request
-            .headers_mut()
-            .insert("x-forwarded-for", xff.parse().unwrap());
-        request
+        let request = post("/api/token", Some(BACKEND_KEY), &json!({}));
+        with_header(request, "x-forwarded-for", xff)
     };
-    let limited = |extra: &str| {
-        router(
-            &base_config(extra)
-                .replace("per_ip_per_minute = 0", "per_ip_per_minute = 30\nburst = 1"),
-        )
-    };
+    let limited = |extra: &str| router(&ip_rate_limit(&base_config(extra), 30, 1));
     // Trusted: the last entry (the one the proxy appended) is the client.
     let r = limited("trust_forwarded_for = true");
     call(&r, with_xff("198.51.100.7, 203.0.113.1"))
@@ -121,17 +103,9 @@ async fn per_ip_limits_behind_a_trusted_proxy() {
 
 #[tokio::test]
 async fn per_ip_rate_limit_over_a_socket() {
-    let text =
-        base_config("").replace("per_ip_per_minute = 0", "per_ip_per_minute = 30\nburst = 3");
-    let app = app(&text);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(roomkey_server::serve(app, listener, async move {
-        let _ = stopped.await;
-    }));
+    let served = serve_on_loopback(app(&ip_rate_limit(&base_config(""), 30, 3))).await;
     let client = reqwest::Client::new();
-    let url = format!("http://{addr}/api/token");
+    let url = served.url("/api/token");
     let send = |bearer: Option<&'static str>| {
         let mut request = client.post(&url).json(&json!({}));
         if let Some(b) = bearer {
@@ -140,34 +114,32 @@ async fn per_ip_rate_limit_over_a_socket() {
         request.send()
     };
     // Unauthenticated requests count against the address too.
-    assert_eq!(send(None).await.unwrap().status().as_u16(), 401);
-    assert_eq!(
-        send(Some(BACKEND_KEY)).await.unwrap().status().as_u16(),
-        201
-    );
-    assert_eq!(send(Some(KIOSK_KEY)).await.unwrap().status().as_u16(), 201);
+    for (bearer, status) in [
+        (None, 401),
+        (Some(BACKEND_KEY), 201),
+        (Some(KIOSK_KEY), 201),
+    ] {
+        let reply = send(bearer).await.unwrap();
+        assert_eq!(reply.status().as_u16(), status, "{bearer:?}");
+    }
     for bearer in [Some(BACKEND_KEY), Some(ADMIN_KEY), None] {
         let reply = send(bearer).await.unwrap();
-        assert_eq!(reply.status().as_u16(), 429);
+        assert_eq!(reply.status().as_u16(), 429, "{bearer:?}");
         let retry: u64 = reply.headers()["retry-after"]
             .to_str()
             .unwrap()
             .parse()
             .unwrap();
-        assert!((1..=3).contains(&retry), "{retry}");
+        assert!((1..=3).contains(&retry), "{bearer:?}: {retry}");
         let body: serde_json::Value = reply.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "rate_limited");
-        assert!(body["error"]["message"].as_str().unwrap().contains("ip"));
+        assert_eq!(body["error"]["code"], "rate_limited", "{bearer:?}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("ip"), "{bearer:?}: {message}");
     }
     // Health checks are not limited.
-    let health = client
-        .get(format!("http://{addr}/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let health = client.get(served.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
@@ -220,11 +192,7 @@ async fn a_request_that_is_already_late_is_not_served() {
     tx.send_data(axum::body::Bytes::from_static(b"{"))
         .await
         .unwrap();
-    let request = Request::post("/api/token")
-        .header("authorization", format!("Bearer {BACKEND_KEY}"))
-        .header("content-type", "application/json")
-        .body(Body::new(body))
-        .unwrap();
+    let request = backend_raw(Some("application/json"), Body::new(body));
     let started = Instant::now();
     let reply = call(&r, request).await;
     reply.error(503, "timeout");

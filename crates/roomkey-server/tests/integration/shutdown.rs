@@ -12,15 +12,9 @@ use crate::rooms::{HOST_KEY, host_config, livekit};
 async fn requests_in_flight_finish_and_new_connections_are_refused() {
     let lk = livekit().await;
     lk.set_latency(Some(Duration::from_millis(1500)));
-    let app = app(&host_config(&lk.url(), ""));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(roomkey_server::serve(app, listener, async move {
-        let _ = stopped.await;
-    }));
-
-    let url = format!("http://{addr}/api/token");
+    let served = serve_on_loopback(app(&host_config(&lk.url(), ""))).await;
+    let addr = served.addr;
+    let url = served.url("/api/token");
     let client = reqwest::Client::new();
     let in_flight = tokio::spawn({
         let (client, url) = (client.clone(), url.clone());
@@ -48,7 +42,7 @@ async fn requests_in_flight_finish_and_new_connections_are_refused() {
     }
     assert!(!in_flight.is_finished());
     let signalled = Instant::now();
-    stop.send(()).unwrap();
+    let server = served.signal();
 
     // New connections are refused soon after the signal.
     let mut refused = false;
@@ -99,23 +93,17 @@ async fn requests_in_flight_finish_and_new_connections_are_refused() {
 #[tokio::test]
 async fn a_connection_that_never_finishes_does_not_hold_shutdown_forever() {
     // request_timeout 1 s: the grace after the signal is 1 s + SHUTDOWN_GRACE.
-    let app = app(&base_config("request_timeout = \"1s\""));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(roomkey_server::serve(app, listener, async move {
-        let _ = stopped.await;
-    }));
+    let served = serve_on_loopback(app(&base_config("request_timeout = \"1s\""))).await;
     // Half a request head, then nothing.
     use tokio::io::AsyncWriteExt as _;
-    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(served.addr).await.unwrap();
     stalled
         .write_all(b"POST /api/token HTTP/1.1\r\nhost: x\r\n")
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let signalled = Instant::now();
-    stop.send(()).unwrap();
+    let server = served.signal();
     let bound = Duration::from_secs(1) + roomkey_server::SHUTDOWN_GRACE + Duration::from_secs(2);
     tokio::time::timeout(bound, server)
         .await
