@@ -72,20 +72,20 @@ async fn agents_are_limited_to_the_names_and_patterns_listed() {
     let claims = ok.issued();
     assert_eq!(claims.room_config.unwrap().agents.len(), 2);
 
-    let bad = token(
-        &r,
-        Some(BACKEND_KEY),
-        json!({"room_config": {"agents": [{"agent_name": "triage"}, {"agent_name": "billing"}]}}),
-    )
-    .await;
-    bad.forbidden("room_config.agents[1].agent_name");
-    let unnamed = token(
-        &r,
-        Some(BACKEND_KEY),
-        json!({"room_config": {"agents": [{"metadata": "x"}]}}),
-    )
-    .await;
-    unnamed.forbidden("room_config.agents[0].agent_name");
+    // An agent not listed, and one without a name; the field names the one at fault.
+    for (agents, field) in [
+        (
+            json!([{"agent_name": "triage"}, {"agent_name": "billing"}]),
+            "room_config.agents[1].agent_name",
+        ),
+        (
+            json!([{"metadata": "x"}]),
+            "room_config.agents[0].agent_name",
+        ),
+    ] {
+        let body = json!({"room_config": {"agents": agents}});
+        token(&r, Some(BACKEND_KEY), body).await.forbidden(field);
+    }
 }
 
 #[tokio::test]
@@ -97,12 +97,8 @@ async fn egress_is_never_passed_through() {
         json!({"room": {"fileOutputs": [{"s3": {"bucket": "b", "secret": "s"}}]}}),
         json!({"tracks": {"filepath": "x"}}),
     ] {
-        let reply = token(
-            &r,
-            Some(BACKEND_KEY),
-            json!({"room_config": {"empty_timeout": 10, "egress": egress}}),
-        )
-        .await;
+        let body = json!({"room_config": {"empty_timeout": 10, "egress": egress}});
+        let reply = token(&r, Some(BACKEND_KEY), body).await;
         reply.forbidden("room_config.egress");
     }
 }
@@ -126,20 +122,11 @@ async fn seed_action_switches_cannot_exceed_the_profile() {
         "agent",
         "canSubscribeMetrics",
     ] {
-        let reply = action(
-            &r,
-            Some(VIEWER_ADMIN_KEY),
-            json!({"identity": "v1", "room": "r1", switch: true}),
-        )
-        .await;
+        let asking = |value: bool| json!({"identity": "v1", "room": "r1", switch: value});
+        let reply = action(&r, Some(VIEWER_ADMIN_KEY), asking(true)).await;
         reply.forbidden(switch);
         // Asking for false is narrowing, and fine.
-        let reply = action(
-            &r,
-            Some(VIEWER_ADMIN_KEY),
-            json!({"identity": "v1", "room": "r1", switch: false}),
-        )
-        .await;
+        let reply = action(&r, Some(VIEWER_ADMIN_KEY), asking(false)).await;
         assert_eq!(reply.status.as_u16(), 200, "{switch}: {}", reply.text);
         verify(reply.json["token"].as_str().unwrap());
     }
