@@ -41,17 +41,36 @@ fn unsigned(header: &Value, claims: &Value) -> String {
     )
 }
 
-#[track_caller]
-fn session_error(reply: &Reply, reason: &str) {
+/// A session for `mallory` signed with `key` under a header of `alg` and `kid`, whatever the
+/// provider publishes for that kid.
+fn mallory_signed_as(
+    alg: jsonwebtoken::Algorithm,
+    kid: &str,
+    key: &jsonwebtoken::EncodingKey,
+) -> String {
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, &session_claims("mallory"), key).unwrap()
+}
+
+/// The standard identity provider and a router with [`oidc_config`] for it.
+async fn standard_setup() -> (Idp, axum::Router) {
+    let idp = Idp::standard().await;
+    let router = router(&oidc_config(&idp, ""));
+    (idp, router)
+}
+
+/// Asserts that an empty token request with `session` gets a 401 whose message says `reason`.
+async fn assert_session_refused(r: &axum::Router, case: &str, session: &str, reason: &str) {
+    let reply = token(r, Some(session), json!({})).await;
     let e = reply.error(401, "unauthenticated");
     let message = e["message"].as_str().unwrap();
-    assert!(message.contains(reason), "{message}");
+    assert!(message.contains(reason), "{case}: {message}");
 }
 
 #[tokio::test]
 async fn valid_sessions_get_tokens_for_their_subject() {
-    let idp = Idp::standard().await;
-    let r = router(&oidc_config(&idp, ""));
+    let (idp, r) = standard_setup().await;
 
     let rs = sign_session(TestKey::RsaA, "rsa-1", &session_claims("user-rs"));
     let claims = token(&r, Some(&rs), json!({"room_name": "lobby"}))
@@ -87,8 +106,7 @@ async fn valid_sessions_get_tokens_for_their_subject() {
 
 #[tokio::test]
 async fn identity_and_name_from_configured_claims() {
-    let idp = Idp::standard().await;
-    let r = router(&oidc_config(&idp, ""));
+    let (_idp, r) = standard_setup().await;
     let now = now();
     let claims = json!({
         "iss": "https://second.test.invalid", "aud": ["other", "second-app"], "sub": "opaque-123",
@@ -115,13 +133,12 @@ async fn identity_and_name_from_configured_claims() {
     let mut no_email = claims.clone();
     no_email.as_object_mut().unwrap().remove("email");
     let jwt = sign_session(TestKey::RsaA, "rsa-1", &no_email);
-    session_error(&token(&r, Some(&jwt), json!({})).await, "identity");
+    assert_session_refused(&r, "no email claim", &jwt, "identity").await;
 }
 
 #[tokio::test]
 async fn bad_sessions_get_401() {
-    let idp = Idp::standard().await;
-    let r = router(&oidc_config(&idp, ""));
+    let (_idp, r) = standard_setup().await;
     let now = now();
     let with = |patch: Value| {
         let mut c = session_claims("mallory");
@@ -135,92 +152,82 @@ async fn bad_sessions_get_401() {
         c
     };
 
-    let expired = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"exp": now - 120})));
-    session_error(&token(&r, Some(&expired), json!({})).await, "expired");
-    // Within the 60 s leeway it still counts.
+    // Within the 60 s leeway an expired session still counts.
     let just = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"exp": now - 10})));
     token(&r, Some(&just), json!({})).await.issued();
 
-    let future = sign_session(TestKey::Ec, "ec-1", &with(json!({"nbf": now + 600})));
-    session_error(&token(&r, Some(&future), json!({})).await, "not valid yet");
-
     // Signed by another key under the provider's kid.
     let forged = sign_session(TestKey::RsaB, "rsa-1", &session_claims("mallory"));
-    session_error(&token(&r, Some(&forged), json!({})).await, "signature");
-
-    let wrong_issuer = sign_session(
-        TestKey::RsaA,
-        "rsa-1",
-        &with(json!({"iss": "https://evil.test.invalid/"})),
-    );
-    session_error(&token(&r, Some(&wrong_issuer), json!({})).await, "issuer");
-    let no_issuer = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"iss": null})));
-    session_error(&token(&r, Some(&no_issuer), json!({})).await, "issuer");
-
-    let wrong_audience = sign_session(
-        TestKey::RsaA,
-        "rsa-1",
-        &with(json!({"aud": "someone-else"})),
-    );
-    session_error(
-        &token(&r, Some(&wrong_audience), json!({})).await,
-        "audience",
-    );
-    let no_audience = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"aud": null})));
-    session_error(&token(&r, Some(&no_audience), json!({})).await, "");
-    let no_exp = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"exp": null})));
-    session_error(&token(&r, Some(&no_exp), json!({})).await, "");
-    let no_sub = sign_session(TestKey::RsaA, "rsa-1", &with(json!({"sub": null})));
-    session_error(&token(&r, Some(&no_sub), json!({})).await, "identity");
-
-    // An RSA key's kid in an ES256 header (and the reverse).
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some("rsa-1".into());
-    let confused = jsonwebtoken::encode(
-        &header,
-        &session_claims("mallory"),
-        &TestKey::Ec.encoding_key(),
-    )
-    .unwrap();
-    session_error(&token(&r, Some(&confused), json!({})).await, "");
-
-    // alg none, with and without a signature.
-    let none = unsigned(
+    let rsa = |patch: Value| sign_session(TestKey::RsaA, "rsa-1", &with(patch));
+    let hs256 = |secret: &[u8]| {
+        let key = jsonwebtoken::EncodingKey::from_secret(secret).unwrap();
+        mallory_signed_as(jsonwebtoken::Algorithm::HS256, "rsa-1", &key)
+    };
+    let alg_none = unsigned(
         &json!({"alg": "none", "typ": "JWT", "kid": "rsa-1"}),
         &session_claims("mallory"),
     );
-    session_error(&token(&r, Some(&none), json!({})).await, "");
-    let none_sig = format!("{none}c2ln");
-    session_error(&token(&r, Some(&none_sig), json!({})).await, "");
-
-    // HS256, keyed with the RSA public key's JWK text and with a guessable secret.
-    for secret in [
-        serde_json::to_vec(&TestKey::RsaA.jwk("rsa-1")).unwrap(),
-        b"secret".to_vec(),
-    ] {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-        header.kid = Some("rsa-1".into());
-        let hs = jsonwebtoken::encode(
-            &header,
-            &session_claims("mallory"),
-            &jsonwebtoken::EncodingKey::from_secret(&secret).unwrap(),
-        )
-        .unwrap();
-        session_error(&token(&r, Some(&hs), json!({})).await, "RS256 and ES256");
+    let rsa_public_jwk = serde_json::to_vec(&TestKey::RsaA.jwk("rsa-1")).unwrap();
+    // (what is wrong, the session, what the message says)
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("expired", rsa(json!({"exp": now - 120})), "expired"),
+        (
+            "not valid yet",
+            sign_session(TestKey::Ec, "ec-1", &with(json!({"nbf": now + 600}))),
+            "not valid yet",
+        ),
+        ("forged", forged.clone(), "signature"),
+        (
+            "wrong issuer",
+            rsa(json!({"iss": "https://evil.test.invalid/"})),
+            "issuer",
+        ),
+        ("no issuer", rsa(json!({"iss": null})), "issuer"),
+        (
+            "wrong audience",
+            rsa(json!({"aud": "someone-else"})),
+            "audience",
+        ),
+        ("no audience", rsa(json!({"aud": null})), ""),
+        ("no expiry", rsa(json!({"exp": null})), ""),
+        ("no subject", rsa(json!({"sub": null})), "identity"),
+        // An RSA key's kid in an ES256 header (and the reverse).
+        (
+            "ES256 under an RSA kid",
+            mallory_signed_as(
+                jsonwebtoken::Algorithm::ES256,
+                "rsa-1",
+                &TestKey::Ec.encoding_key(),
+            ),
+            "",
+        ),
+        ("alg none", alg_none.clone(), ""),
+        ("alg none with a signature", format!("{alg_none}c2ln"), ""),
+        // HS256, keyed with the RSA public key's JWK text and with a guessable secret.
+        (
+            "HS256 keyed with the public JWK",
+            hs256(&rsa_public_jwk),
+            "RS256 and ES256",
+        ),
+        (
+            "HS256 keyed with a guess",
+            hs256(b"secret"),
+            "RS256 and ES256",
+        ),
+        (
+            "RS384",
+            mallory_signed_as(
+                jsonwebtoken::Algorithm::RS384,
+                "rsa-1",
+                &TestKey::RsaA.encoding_key(),
+            ),
+            "RS256 and ES256",
+        ),
+        ("garbage shaped like a JWT", "a.b.c".to_owned(), ""),
+    ];
+    for (case, session, reason) in cases {
+        assert_session_refused(&r, case, &session, reason).await;
     }
-    // RS384 is not accepted either.
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS384);
-    header.kid = Some("rsa-1".into());
-    let rs384 = jsonwebtoken::encode(
-        &header,
-        &session_claims("mallory"),
-        &TestKey::RsaA.encoding_key(),
-    )
-    .unwrap();
-    session_error(&token(&r, Some(&rs384), json!({})).await, "RS256 and ES256");
-
-    // Garbage shaped like a JWT.
-    session_error(&token(&r, Some("a.b.c"), json!({})).await, "");
 
     // None of the answers repeats the session token or a claim.
     let reply = token(&r, Some(&forged), json!({})).await;
@@ -243,10 +250,7 @@ async fn a_new_kid_fetches_the_jwks_again_but_not_for_every_request() {
     // A kid the provider does not publish: one download at most, however often it comes.
     let unknown = sign_session(TestKey::RsaB, "rsa-2", &session_claims("u2"));
     for _ in 0..20 {
-        session_error(
-            &token(&r, Some(&unknown), json!({})).await,
-            "unknown signing key",
-        );
+        assert_session_refused(&r, "unpublished kid", &unknown, "unknown signing key").await;
     }
     assert!(idp.fetches() <= 2, "{} downloads", idp.fetches());
 
@@ -270,14 +274,9 @@ async fn a_new_kid_fetches_the_jwks_again_but_not_for_every_request() {
     // …and a fresh unknown kid, after the floor, replaces the cache, so rsa-1 goes away.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let third = sign_session(TestKey::Ec, "ec-9", &session_claims("u3"));
-    session_error(
-        &token(&r, Some(&third), json!({})).await,
-        "unknown signing key",
-    );
-    session_error(
-        &token(&r, Some(&old), json!({})).await,
-        "unknown signing key",
-    );
+    for (case, session) in [("a fresh unknown kid", &third), ("the withdrawn kid", &old)] {
+        assert_session_refused(&r, case, session, "unknown signing key").await;
+    }
 }
 
 #[tokio::test]
@@ -292,16 +291,12 @@ async fn an_unreachable_jwks_is_a_401_not_a_crash() {
     text = text.replacen(&idp.jwks_url(), &format!("http://{closed}/jwks.json"), 1);
     let r = router(&text);
     let jwt = sign_session(TestKey::RsaA, "rsa-1", &session_claims("u"));
-    session_error(
-        &token(&r, Some(&jwt), json!({})).await,
-        "unknown signing key",
-    );
+    assert_session_refused(&r, "unreachable JWKS", &jwt, "unknown signing key").await;
 }
 
 #[tokio::test]
 async fn static_keys_and_sessions_side_by_side() {
-    let idp = Idp::standard().await;
-    let r = router(&oidc_config(&idp, ""));
+    let (_idp, r) = standard_setup().await;
     // A static key still works when OIDC is configured.
     let claims = token(
         &r,
@@ -320,11 +315,7 @@ async fn static_keys_and_sessions_side_by_side() {
 #[tokio::test]
 async fn session_callers_are_rate_limited_per_user() {
     let idp = Idp::standard().await;
-    let text = oidc_config(&idp, "").replace(
-        "per_caller_per_minute = 0",
-        "per_caller_per_minute = 1\nburst = 1",
-    );
-    let r = router(&text);
+    let r = router(&caller_rate_limit(&oidc_config(&idp, ""), 1, 1));
     let alice = sign_session(TestKey::RsaA, "rsa-1", &session_claims("alice"));
     let bob = sign_session(TestKey::Ec, "ec-1", &session_claims("bob"));
     token(&r, Some(&alice), json!({})).await.issued();
