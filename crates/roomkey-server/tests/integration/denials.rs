@@ -8,11 +8,15 @@ use crate::common::*;
 
 /// A token request from `client` (trusted `X-Forwarded-For`).
 fn from(client: &str, bearer: Option<&str>, body: &Value) -> axum::http::Request<axum::body::Body> {
-    let mut request = post("/api/token", bearer, body);
-    request
-        .headers_mut()
-        .insert("x-forwarded-for", client.parse().unwrap());
-    request
+    forwarded_for(client, post("/api/token", bearer, body))
+}
+
+/// The request as a trusted proxy passes it on for `client`.
+fn forwarded_for(
+    client: &str,
+    request: axum::http::Request<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    with_header(request, "x-forwarded-for", client)
 }
 
 fn lines_with(needle: &str) -> Vec<Value> {
@@ -27,70 +31,48 @@ fn lines_with(needle: &str) -> Vec<Value> {
 #[tokio::test]
 async fn refusals_are_logged_with_status_reason_caller_and_client() {
     let r = router(&base_config("trust_forwarded_for = true"));
-    // 401: no caller known; the wrong key itself is never logged.
     let wrong_key = "rk_test_not_a_configured_key_123456";
-    let reply = call(&r, from("198.51.100.7", Some(wrong_key), &json!({}))).await;
-    assert_eq!(reply.status.as_u16(), 401);
-    // 403: the kiosk may not choose a room outside its list.
-    let reply = call(
-        &r,
-        from(
-            "198.51.100.8",
-            Some(KIOSK_KEY),
-            &json!({"room_name": "boardroom"}),
+    let mut text_plain = backend_raw(Some("text/plain"), "{}");
+    text_plain.headers_mut().remove(header::CONTENT_LENGTH);
+    // (client, its request, the fields of the one line it leaves)
+    let cases = [
+        // No caller known; the wrong key itself is never logged.
+        (
+            "198.51.100.7",
+            post("/api/token", Some(wrong_key), &json!({})),
+            json!({"status": 401, "reason": "unauthenticated", "caller": "-", "endpoint": "token"}),
         ),
-    )
-    .await;
-    assert_eq!(reply.status.as_u16(), 403);
-    // 400 on the action endpoint, from an admin.
-    let mut request = post(
-        "/api/v1/generate-access-token",
-        Some(ADMIN_KEY),
-        &json!({"identity": "a", "canPublsh": false}),
-    );
-    request
-        .headers_mut()
-        .insert("x-forwarded-for", "198.51.100.9".parse().unwrap());
-    assert_eq!(call(&r, request).await.status.as_u16(), 400);
-    // 415.
-    let mut request = post_raw("/api/token", Some(BACKEND_KEY), Some("text/plain"), "{}");
-    request
-        .headers_mut()
-        .insert("x-forwarded-for", "198.51.100.10".parse().unwrap());
-    request.headers_mut().remove(header::CONTENT_LENGTH);
-    assert_eq!(call(&r, request).await.status.as_u16(), 415);
-
-    let fields = |ip: &str| {
-        let lines = lines_with(ip);
-        assert_eq!(lines.len(), 1, "one line for {ip}: {lines:?}");
-        lines[0]["fields"].clone()
-    };
-    let f = fields("198.51.100.7");
-    assert_eq!(
-        (f["status"].as_u64(), f["reason"].as_str()),
-        (Some(401), Some("unauthenticated"))
-    );
-    assert_eq!(
-        (f["caller"].as_str(), f["endpoint"].as_str()),
-        (Some("-"), Some("token"))
-    );
-    let f = fields("198.51.100.8");
-    assert_eq!(
-        (f["status"].as_u64(), f["reason"].as_str()),
-        (Some(403), Some("forbidden"))
-    );
-    assert_eq!(
-        (f["caller"].as_str(), f["profile"].as_str()),
-        (Some("kiosk"), Some("kiosk"))
-    );
-    let f = fields("198.51.100.9");
-    assert_eq!(
-        (f["status"].as_u64(), f["caller"].as_str()),
-        (Some(400), Some("ops"))
-    );
-    assert_eq!(f["endpoint"], "generate_access_token");
-    let f = fields("198.51.100.10");
-    assert_eq!(f["status"].as_u64(), Some(415));
+        // The kiosk may not choose a room outside its list.
+        (
+            "198.51.100.8",
+            post(
+                "/api/token",
+                Some(KIOSK_KEY),
+                &json!({"room_name": "boardroom"}),
+            ),
+            json!({"status": 403, "reason": "forbidden", "caller": "kiosk", "profile": "kiosk"}),
+        ),
+        // A bad request on the action endpoint, from an admin.
+        (
+            "198.51.100.9",
+            post(
+                "/api/v1/generate-access-token",
+                Some(ADMIN_KEY),
+                &json!({"identity": "a", "canPublsh": false}),
+            ),
+            json!({"status": 400, "caller": "ops", "endpoint": "generate_access_token"}),
+        ),
+        ("198.51.100.10", text_plain, json!({"status": 415})),
+    ];
+    for (client, request, want) in cases {
+        let reply = call(&r, forwarded_for(client, request)).await;
+        assert_eq!(json!(reply.status.as_u16()), want["status"], "{client}");
+        let lines = lines_with(client);
+        assert_eq!(lines.len(), 1, "one line for {client}: {lines:?}");
+        for (field, value) in want.as_object().unwrap() {
+            assert_eq!(&lines[0]["fields"][field], value, "{client}: {field}");
+        }
+    }
     let text = logs().text();
     assert!(
         !text.contains(wrong_key) && !text.contains(KIOSK_KEY),
@@ -135,12 +117,8 @@ async fn a_timed_out_request_is_logged_with_its_client_and_caller_unknown() {
     tx.send_data(axum::body::Bytes::from_static(b"{"))
         .await
         .unwrap();
-    let request = axum::http::Request::post("/api/token")
-        .header("authorization", format!("Bearer {BACKEND_KEY}"))
-        .header("content-type", "application/json")
-        .header("x-forwarded-for", "192.0.2.200")
-        .body(axum::body::Body::new(body))
-        .unwrap();
+    let request = backend_raw(Some("application/json"), axum::body::Body::new(body));
+    let request = forwarded_for("192.0.2.200", request);
     call(&r, request).await.error(503, "timeout");
     drop(tx);
     let lines = lines_with("192.0.2.200");
