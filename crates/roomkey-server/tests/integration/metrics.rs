@@ -32,17 +32,9 @@ async fn counters_histogram_and_room_service_outcomes() {
             .await
             .forbidden("participant_name");
     }
-    call(
-        &r,
-        post_raw(
-            "/api/token",
-            Some(BACKEND_KEY),
-            Some("application/json"),
-            "{",
-        ),
-    )
-    .await
-    .error(400, "bad_request");
+    call(&r, backend_raw(Some("application/json"), "{"))
+        .await
+        .error(400, "bad_request");
     action(&r, Some(BACKEND_KEY), json!({}))
         .await
         .error(403, "admin_only");
@@ -60,80 +52,58 @@ async fn counters_histogram_and_room_service_outcomes() {
             .starts_with("application/openmetrics-text"),
     );
     let m = &reply.text;
-    let issued = "roomkey_tokens_issued_total";
-    let denied = "roomkey_tokens_denied_total";
-    let token_ep = "endpoint=\"token\"";
-    let action_ep = "endpoint=\"generate_access_token\"";
-    for (name, labels, want) in [
-        (issued, vec![token_ep, "profile=\"service\""], 2.0),
-        (issued, vec![token_ep, "profile=\"kiosk\""], 1.0),
-        (issued, vec![token_ep, "profile=\"host\""], 1.0),
-        (issued, vec![action_ep, "profile=\"admin\""], 1.0),
-        (
-            denied,
-            vec![token_ep, "reason=\"unauthenticated\"", "profile=\"-\""],
-            2.0,
-        ),
-        (
-            denied,
-            vec![token_ep, "reason=\"forbidden\"", "profile=\"kiosk\""],
-            3.0,
-        ),
-        (
-            denied,
-            vec![token_ep, "reason=\"bad_request\"", "profile=\"service\""],
-            1.0,
-        ),
-        (
-            denied,
-            vec![action_ep, "reason=\"admin_only\"", "profile=\"service\""],
-            1.0,
-        ),
-        (
-            denied,
-            vec![
-                token_ep,
-                "reason=\"livekit_unavailable\"",
-                "profile=\"host\"",
-            ],
-            1.0,
-        ),
-        (
-            "roomkey_room_service_calls_total",
-            vec!["outcome=\"ok\""],
-            1.0,
-        ),
-        (
-            "roomkey_room_service_calls_total",
-            vec!["outcome=\"error\""],
-            1.0,
-        ),
-        // 11 answers through the token endpoint, 2 through the action.
-        (
-            "roomkey_request_duration_seconds_count",
-            vec![token_ep],
-            11.0,
-        ),
-        (
-            "roomkey_request_duration_seconds_count",
-            vec![action_ep],
-            2.0,
-        ),
-        (
-            "roomkey_request_duration_seconds_bucket",
-            vec![token_ep, "le=\"+Inf\""],
-            11.0,
-        ),
+    let (token_ep, action_ep) = ("token", "generate_access_token");
+    // (endpoint, profile, tokens issued)
+    for (endpoint, profile, want) in [
+        (token_ep, "service", 2.0),
+        (token_ep, "kiosk", 1.0),
+        (token_ep, "host", 1.0),
+        (action_ep, "admin", 1.0),
     ] {
-        assert_eq!(metric(m, name, &labels), want, "{name} {labels:?}\n{m}");
+        let labels = [label("endpoint", endpoint), label("profile", profile)];
+        assert_sample(m, "roomkey_tokens_issued_total", &labels, want);
     }
+    // (endpoint, reason, profile, requests denied)
+    for (endpoint, reason, profile, want) in [
+        (token_ep, "unauthenticated", "-", 2.0),
+        (token_ep, "forbidden", "kiosk", 3.0),
+        (token_ep, "bad_request", "service", 1.0),
+        (action_ep, "admin_only", "service", 1.0),
+        (token_ep, "livekit_unavailable", "host", 1.0),
+    ] {
+        let labels = [
+            label("endpoint", endpoint),
+            label("reason", reason),
+            label("profile", profile),
+        ];
+        assert_sample(m, "roomkey_tokens_denied_total", &labels, want);
+    }
+    for (outcome, want) in [("ok", 1.0), ("error", 1.0)] {
+        let labels = [label("outcome", outcome)];
+        assert_sample(m, "roomkey_room_service_calls_total", &labels, want);
+    }
+    // 11 answers through the token endpoint, 2 through the action.
+    for (name, endpoint, want) in [
+        ("roomkey_request_duration_seconds_count", token_ep, 11.0),
+        ("roomkey_request_duration_seconds_count", action_ep, 2.0),
+    ] {
+        assert_sample(m, name, &[label("endpoint", endpoint)], want);
+    }
+    let all_token_answers = [label("endpoint", token_ep), label("le", "+Inf")];
+    assert_sample(
+        m,
+        "roomkey_request_duration_seconds_bucket",
+        &all_token_answers,
+        11.0,
+    );
     // The histogram has its buckets and a sum.
     assert!(
         m.contains("# TYPE roomkey_request_duration_seconds histogram"),
         "{m}"
     );
     assert!(m.contains("le=\"0.005\""), "{m}");
-    assert!(metric(m, "roomkey_request_duration_seconds_sum", &[token_ep]) > 0.0);
+    let token_label = label("endpoint", token_ep);
+    assert!(metric(m, "roomkey_request_duration_seconds_sum", &[&token_label]) > 0.0);
     assert!(m.contains("# TYPE roomkey_tokens_issued counter"), "{m}");
     assert!(m.trim_end().ends_with("# EOF"));
     // Metrics name no identities, rooms or keys.
@@ -145,4 +115,20 @@ async fn counters_histogram_and_room_service_outcomes() {
             "{secret}"
         );
     }
+}
+
+/// `key="value"`, a label as the exposition writes it.
+fn label(key: &str, value: &str) -> String {
+    format!("{key}=\"{value}\"")
+}
+
+/// Asserts the value of the first sample of `name` with all of `labels`.
+#[track_caller]
+fn assert_sample(text: &str, name: &str, labels: &[String], want: f64) {
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    assert_eq!(
+        metric(text, name, &labels),
+        want,
+        "{name} {labels:?}\n{text}"
+    );
 }
