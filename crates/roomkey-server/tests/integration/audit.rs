@@ -21,17 +21,32 @@ async fn one_audit_line_per_token_and_no_secrets_in_the_logs() {
     );
     let r = router(&text);
 
-    let mut issued = Vec::new(); // (caller, jwt)
-    for body in [
-        json!({"room_name": "audit-same", "participant_identity": "audit-svc-1", "participant_metadata": "m", "participant_attributes": {"k": "v"}}),
-        json!({"room_name": "audit-same", "participant_identity": "audit-svc-2"}),
-    ] {
-        let reply = token(&r, Some(BACKEND_KEY), body).await;
-        reply.issued();
-        issued.push((
+    let session = sign_session(TestKey::RsaA, "rsa-1", &session_claims("audit-user-42"));
+    // (the caller its audit line names, the token), in the order they are issued: four from
+    // the standard endpoint, then one from the action.
+    let mut issued = Vec::new();
+    for (caller, bearer, body) in [
+        (
             "backend",
-            reply.json["participant_token"].as_str().unwrap().to_owned(),
-        ));
+            BACKEND_KEY,
+            json!({"room_name": "audit-same", "participant_identity": "audit-svc-1", "participant_metadata": "m", "participant_attributes": {"k": "v"}}),
+        ),
+        (
+            "backend",
+            BACKEND_KEY,
+            json!({"room_name": "audit-same", "participant_identity": "audit-svc-2"}),
+        ),
+        (
+            "oidc:https://idp.test.invalid/",
+            session.as_str(),
+            json!({"room_name": "audit-lobby"}),
+        ),
+        ("host", HOST_KEY, json!({"participant_identity": "audit-h"})),
+    ] {
+        let reply = token(&r, Some(bearer), body).await;
+        reply.issued();
+        let jwt = reply.json["participant_token"].as_str().unwrap();
+        issued.push((caller, jwt.to_owned()));
     }
     let reply = action(
         &r,
@@ -41,24 +56,6 @@ async fn one_audit_line_per_token_and_no_secrets_in_the_logs() {
     .await;
     assert_eq!(reply.status.as_u16(), 200);
     issued.push(("ops", reply.json["token"].as_str().unwrap().to_owned()));
-    let session = sign_session(TestKey::RsaA, "rsa-1", &session_claims("audit-user-42"));
-    let reply = token(&r, Some(&session), json!({"room_name": "audit-lobby"})).await;
-    reply.issued();
-    issued.push((
-        "oidc:https://idp.test.invalid/",
-        reply.json["participant_token"].as_str().unwrap().to_owned(),
-    ));
-    let reply = token(
-        &r,
-        Some(HOST_KEY),
-        json!({"participant_identity": "audit-h"}),
-    )
-    .await;
-    reply.issued();
-    issued.push((
-        "host",
-        reply.json["participant_token"].as_str().unwrap().to_owned(),
-    ));
 
     // Refusals and failures log no audit line.
     token(&r, Some(KIOSK_KEY), json!({"participant_name": "x"}))
@@ -77,40 +74,23 @@ async fn one_audit_line_per_token_and_no_secrets_in_the_logs() {
     .error(502, "livekit_unavailable");
 
     let logs = logs().text();
-    let lines: Vec<Value> = logs
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    let audit: Vec<&Value> = lines
-        .iter()
-        .filter(|l| {
-            l["target"] == "roomkey::audit"
-                && l["fields"]["identity"]
-                    .as_str()
-                    .is_some_and(|i| i.starts_with("audit-"))
-        })
-        .collect();
+    let audit = audit_lines(&logs, |identity| identity.starts_with("audit-"));
     assert_eq!(audit.len(), issued.len(), "{logs}");
 
     let mut digests = Vec::new();
     for (line, (caller, jwt)) in audit.iter().zip(&issued) {
         let claims = verify(jwt);
-        let f = &line["fields"];
-        assert_eq!(line["level"], "INFO");
-        assert_eq!(f["message"], "token issued");
-        assert_eq!(f["caller"], *caller, "{line}");
-        assert_eq!(f["identity"], claims.sub.as_str());
-        assert_eq!(f["room"], claims.room());
-        assert_eq!(f["ttl_s"], ttl_of(&claims));
-        let digest = f["grants"].as_str().unwrap();
-        assert_eq!(digest, grants_digest(&claims), "{line}");
-        assert!(f["profile"].is_string());
-        digests.push(digest.to_owned());
+        assert_audit_line(line, caller, &claims);
+        digests.push(line["fields"]["grants"].as_str().unwrap().to_owned());
     }
-    // Same profile and room: same grants, same digest; more grants: another digest.
-    assert_eq!(digests[0], digests[1]);
-    assert_ne!(digests[0], digests[2]);
-    assert_ne!(digests[0], digests[3]);
+    // Same profile and room: same grants, same digest; more grants (the session's member
+    // profile, the admin's action): another digest.
+    let [svc_1, svc_2, session_digest, _host, admin] = &digests[..] else {
+        panic!("five digests: {digests:?}")
+    };
+    assert_eq!(svc_1, svc_2);
+    assert_ne!(svc_1, admin);
+    assert_ne!(svc_1, session_digest);
 
     // Nothing secret anywhere in the logs.
     let mut secrets: Vec<String> = vec![
@@ -153,20 +133,36 @@ async fn an_embedded_server_logs_its_audit_lines_as_events() {
     reply.issued();
     let claims = verify(reply.json["participant_token"].as_str().unwrap());
     let logs = logs().text();
-    let lines: Vec<Value> = logs
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|l| l["target"] == "roomkey::audit" && l["fields"]["identity"] == "events-audit-1")
-        .collect();
+    let lines = audit_lines(&logs, |identity| identity == "events-audit-1");
     assert_eq!(lines.len(), 1, "{logs}");
-    let f = &lines[0]["fields"];
-    assert_eq!(lines[0]["level"], "INFO");
-    assert_eq!(f["message"], "token issued");
-    assert_eq!(f["caller"], "backend");
-    assert_eq!(f["profile"], "service");
-    assert_eq!(f["room"], "events-room");
-    assert_eq!(f["ttl_s"], ttl_of(&claims));
-    assert_eq!(f["grants"], grants_digest(&claims).as_str());
+    assert_audit_line(&lines[0], "backend", &claims);
+    assert_eq!(lines[0]["fields"]["profile"], "service");
+    assert_eq!(lines[0]["fields"]["room"], "events-room");
+}
+
+/// The audit lines among the JSON log lines (every line must be JSON) whose identity matches.
+fn audit_lines(logs: &str, identity: impl Fn(&str) -> bool) -> Vec<Value> {
+    logs.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter(|l| {
+            l["target"] == "roomkey::audit"
+                && l["fields"]["identity"].as_str().is_some_and(&identity)
+        })
+        .collect()
+}
+
+/// Asserts that an audit line describes the token with these claims, issued to `caller`.
+#[track_caller]
+fn assert_audit_line(line: &Value, caller: &str, claims: &roomkey_token::Claims) {
+    let f = &line["fields"];
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(f["message"], "token issued", "{line}");
+    assert_eq!(f["caller"], caller, "{line}");
+    assert_eq!(f["identity"], claims.sub.as_str(), "{line}");
+    assert_eq!(f["room"], claims.room(), "{line}");
+    assert_eq!(f["ttl_s"], ttl_of(claims), "{line}");
+    assert_eq!(f["grants"], grants_digest(claims).as_str(), "{line}");
+    assert!(f["profile"].is_string(), "{line}");
 }
 
 /// The audit digest recomputed from a token: the first 16 hex digits of the SHA-256 of its
