@@ -9,6 +9,7 @@
 //! rooms_client`), after `bash interop/setup.sh`.
 
 mod recorder;
+mod room_service;
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, Command, Stdio};
@@ -16,17 +17,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use recorder::Recorder;
-use roomkey_interop::livekit::http_client;
+use room_service::{block_on, dispatches, server_key};
 use roomkey_interop::paths::{interop_dir, python_program};
 use roomkey_interop::{LiveKitOptions, LiveKitServer};
 use roomkey_rooms::{ClientOptions, CreateRoomRequest, ParticipantInfo, RoomClient, RoomError};
 use roomkey_token::{AccessToken, ApiSecret, KeyPair, RoomAgentDispatch, VideoGrant};
-use serde_json::{Value, json};
-
-fn key(server: &LiveKitServer) -> KeyPair {
-    let (k, s) = server.key();
-    KeyPair::new(k, &ApiSecret::new(s)).expect("key pair")
-}
+use serde_json::json;
 
 fn fast_options() -> ClientOptions {
     let mut o = ClientOptions::default();
@@ -39,55 +35,10 @@ fn client(url: &str, key: KeyPair) -> RoomClient {
     RoomClient::with_options(url, key, fast_options()).expect("client")
 }
 
-/// Runs a future on this thread's runtime (the client is async, the harness is not).
-fn block_on<F: Future>(f: F) -> F::Output {
-    thread_local! {
-        // One runtime per test thread, for the whole test: a client's pooled connections live
-        // on the runtime that opened them.
-        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-    }
-    RUNTIME.with(|rt| rt.block_on(f))
-}
-
-/// `AgentDispatchService.ListDispatch` on the real server: the dispatches of a room, as
-/// `(agent_name, metadata, deployment)`.
-fn dispatches(server: &LiveKitServer, room: &str) -> Vec<(String, String, String)> {
-    let mut grant = VideoGrant::default();
-    grant.room_admin = true;
-    grant.room = room.to_owned();
-    let token = AccessToken::new()
-        .with_video(grant)
-        .with_ttl(Duration::from_secs(60))
-        .sign(&key(server))
-        .expect("admin token");
-    let answer = http_client()
-        .post(server.url() + "/twirp/livekit.AgentDispatchService/ListDispatch")
-        .bearer_auth(token)
-        .json(&json!({ "room": room }))
-        .send()
-        .expect("ListDispatch");
-    assert_eq!(answer.status().as_u16(), 200);
-    let body: Value = answer.json().expect("ListDispatch JSON");
-    let mut out: Vec<(String, String, String)> = body["agent_dispatches"]
-        .as_array()
-        .expect("agent_dispatches")
-        .iter()
-        .map(|d| {
-            let s = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
-            (s("agent_name"), s("metadata"), s("deployment"))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn create_is_idempotent_and_keeps_the_first_settings() {
     let server = LiveKitServer::start();
-    let client = client(&server.url(), key(&server));
+    let client = client(&server.url(), server_key(&server));
     block_on(async {
         let mut req = CreateRoomRequest::new("standup");
         req.empty_timeout = 600;
@@ -127,7 +78,7 @@ fn create_is_idempotent_and_keeps_the_first_settings() {
 fn create_sends_every_option() {
     let server = LiveKitServer::start();
     let proxy = Recorder::start(&server.url());
-    let client = client(&proxy.url(), key(&server));
+    let client = client(&proxy.url(), server_key(&server));
     let room = block_on(async {
         let mut req = CreateRoomRequest::new("full");
         req.empty_timeout = 120;
@@ -207,7 +158,7 @@ fn create_sends_every_option() {
 fn each_call_carries_only_the_grant_it_needs() {
     let server = LiveKitServer::start();
     let proxy = Recorder::start(&server.url());
-    let client = client(&proxy.url(), key(&server));
+    let client = client(&proxy.url(), server_key(&server));
     block_on(async {
         client
             .create_room(&CreateRoomRequest::new("r1"))
@@ -301,7 +252,7 @@ impl Participants {
                     .with_identity(*id)
                     .with_video(VideoGrant::join(room))
                     .with_ttl(Duration::from_secs(600))
-                    .sign(&key(server))
+                    .sign(&server_key(server))
                     .expect("join token")
             })
             .collect();
@@ -372,6 +323,19 @@ fn active_participants(client: &RoomClient, room: &str, n: usize) -> Vec<Partici
     }
 }
 
+/// The names of all the server's rooms, sorted.
+async fn room_names(client: &RoomClient) -> Vec<String> {
+    let mut names: Vec<String> = client
+        .list_rooms(&[])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn list_delete_and_participants() {
     // No rooms created by joins: a participant that came back after the room was deleted could
@@ -381,7 +345,7 @@ fn list_delete_and_participants() {
         label: "rooms-client-participants".into(),
         ..LiveKitOptions::default()
     });
-    let client = client(&server.url(), key(&server));
+    let client = client(&server.url(), server_key(&server));
     block_on(async {
         for name in ["a", "b", "c"] {
             client
@@ -389,15 +353,7 @@ fn list_delete_and_participants() {
                 .await
                 .unwrap();
         }
-        let mut all: Vec<String> = client
-            .list_rooms(&[])
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
-        all.sort();
-        assert_eq!(all, ["a", "b", "c"]);
+        assert_eq!(room_names(&client).await, ["a", "b", "c"]);
         let some = client
             .list_rooms(&["b".into(), "ghost".into()])
             .await
@@ -431,15 +387,7 @@ fn list_delete_and_participants() {
             err.to_string().contains("requested room does not exist"),
             "{err}"
         );
-        let mut left: Vec<String> = client
-            .list_rooms(&[])
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
-        left.sort();
-        assert_eq!(left, ["a", "c"]);
+        assert_eq!(room_names(&client).await, ["a", "c"]);
     });
     participants.leave();
 }
@@ -447,7 +395,7 @@ fn list_delete_and_participants() {
 #[test]
 fn ws_urls_are_mapped_to_http() {
     let server = LiveKitServer::start();
-    let client = client(&server.ws_url(), key(&server));
+    let client = client(&server.ws_url(), server_key(&server));
     let room = block_on(client.create_room(&CreateRoomRequest::new("ws"))).unwrap();
     assert_eq!(room.name, "ws");
     assert_eq!(client.base_url(), server.url());
@@ -494,7 +442,7 @@ fn rejected_credentials_say_which_settings_to_check() {
 #[test]
 fn server_limits_come_back_as_invalid_argument() {
     let server = LiveKitServer::start();
-    let client = client(&server.url(), key(&server));
+    let client = client(&server.url(), server_key(&server));
     let err = block_on(client.create_room(&CreateRoomRequest::new("n".repeat(257)))).unwrap_err();
     match err {
         RoomError::Server {

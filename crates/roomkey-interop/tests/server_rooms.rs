@@ -12,13 +12,14 @@
 //! server_rooms`), after `bash interop/setup.sh`.
 
 mod recorder;
+mod room_service;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use recorder::Recorder;
+use room_service::{block_on, dispatches, server_key};
 use roomkey_interop::livekit::{API_KEY, API_SECRET};
 use roomkey_interop::{LiveKitOptions, LiveKitServer};
 use roomkey_rooms::{ClientOptions, Room, RoomClient};
@@ -30,19 +31,6 @@ use tower::ServiceExt as _;
 const HOST_KEY: &str = "rk_test_host_Pw2Lx8Qa5Vn3Jd7E";
 /// The URL the host profile hands out (not the RoomService URL).
 const HANDED_OUT: &str = "wss://host.test.invalid";
-
-/// Runs a future on this thread's runtime (roomkey-server is async, the harness is not).
-fn block_on<F: Future>(f: F) -> F::Output {
-    thread_local! {
-        // One runtime per test thread, for the whole test: a client's pooled connections live
-        // on the runtime that opened them.
-        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-    }
-    RUNTIME.with(|rt| rt.block_on(f))
-}
 
 /// roomkey-server signs with the real server's key.
 fn env() -> EnvOverrides {
@@ -149,7 +137,26 @@ async fn get(app: &Arc<App>, path: &str) -> Reply {
     .await
 }
 
-/// roomkey's verifier for the real server's key.
+/// roomkey-server with the host profile, creating its rooms on `server` through a recording
+/// proxy, returned for what was sent. The app is made on the test thread's runtime, which its
+/// calls to LiveKit run on too.
+fn host_app(server: &LiveKitServer) -> (Recorder, Arc<App>) {
+    let proxy = Recorder::start(&server.url());
+    let app = block_on(async { app(&host_config(&proxy.url())) });
+    (proxy, app)
+}
+
+/// `POST /api/token` as the host caller.
+fn host_token(app: &Arc<App>, body: Value) -> Reply {
+    block_on(post(app, "/api/token", Some(HOST_KEY), body))
+}
+
+/// `POST /api/v1/generate-access-token`, the Generate Access Token action (no caller key).
+fn generate_access_token(app: &Arc<App>, body: Value) -> Reply {
+    block_on(post(app, "/api/v1/generate-access-token", None, body))
+}
+
+/// roomkey's verifier for the real server's (default) key.
 fn verify(token: &str) -> Claims {
     let key = KeyPair::new(API_KEY, &ApiSecret::new(API_SECRET)).expect("key");
     Verifier::new(KeySet::single(key))
@@ -167,52 +174,19 @@ fn assert_joins(server: &LiveKitServer, token: &str) {
 
 /// The real server's rooms, straight from it.
 fn real_rooms(server: &LiveKitServer, names: &[&str]) -> Vec<Room> {
-    let key = KeyPair::new(API_KEY, &ApiSecret::new(API_SECRET)).expect("key");
     let client =
-        RoomClient::with_options(&server.url(), key, ClientOptions::default()).expect("client");
+        RoomClient::with_options(&server.url(), server_key(server), ClientOptions::default())
+            .expect("client");
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     block_on(client.list_rooms(&names)).expect("ListRooms on the real server")
-}
-
-/// `AgentDispatchService.ListDispatch` on the real server: `(agent_name, metadata)` of a room.
-fn dispatches(server: &LiveKitServer, room: &str) -> Vec<(String, String)> {
-    let key = KeyPair::new(API_KEY, &ApiSecret::new(API_SECRET)).expect("key");
-    let mut grant = roomkey_token::VideoGrant::default();
-    grant.room_admin = true;
-    grant.room = room.to_owned();
-    let token = roomkey_token::AccessToken::new()
-        .with_video(grant)
-        .with_ttl(Duration::from_secs(60))
-        .sign(&key)
-        .expect("admin token");
-    let answer = roomkey_interop::livekit::http_client()
-        .post(server.url() + "/twirp/livekit.AgentDispatchService/ListDispatch")
-        .bearer_auth(token)
-        .json(&json!({ "room": room }))
-        .send()
-        .expect("ListDispatch");
-    assert_eq!(answer.status().as_u16(), 200);
-    let body: Value = answer.json().expect("ListDispatch JSON");
-    body["agent_dispatches"]
-        .as_array()
-        .expect("agent_dispatches")
-        .iter()
-        .map(|d| {
-            let s = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
-            (s("agent_name"), s("metadata"))
-        })
-        .collect()
 }
 
 #[test]
 fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
     let server = LiveKitServer::start();
-    let proxy = Recorder::start(&server.url());
-    let app = block_on(async { app(&host_config(&proxy.url())) });
-    let reply = block_on(post(
+    let (proxy, app) = host_app(&server);
+    let reply = host_token(
         &app,
-        "/api/token",
-        Some(HOST_KEY),
         json!({
             "room_name": "standup",
             "participant_identity": "h1",
@@ -223,7 +197,7 @@ fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
                 "sync_streams": true
             }
         }),
-    ));
+    );
     let (participant_token, claims) = reply.issued();
     assert_eq!(reply.json["server_url"], HANDED_OUT);
     // The token carries the configuration too (for clients that read it), and the real server
@@ -248,7 +222,11 @@ fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
     // ... and the agent dispatched ...
     assert_eq!(
         dispatches(&server, "standup"),
-        [("triage".to_owned(), "{\"lang\":\"de\"}".to_owned())]
+        [(
+            "triage".to_owned(),
+            "{\"lang\":\"de\"}".to_owned(),
+            String::new()
+        )]
     );
     // ... and the rest as sent, read as LiveKit's own CreateRoomRequest.
     let creates = proxy.calls("CreateRoom");
@@ -284,38 +262,24 @@ fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
     );
 
     // Again for the same room: idempotent, 201 again.
-    let (again, _) = block_on(post(
-        &app,
-        "/api/token",
-        Some(HOST_KEY),
-        json!({"room_name": "standup"}),
-    ))
-    .issued();
+    let (again, _) = host_token(&app, json!({"room_name": "standup"})).issued();
     assert_joins(&server, &again);
     assert_eq!(proxy.attempts("CreateRoom"), 2);
     assert_eq!(real_rooms(&server, &[]).len(), 1);
 
     // A generated room is created too.
-    let (_, generated) = block_on(post(&app, "/api/token", Some(HOST_KEY), json!({}))).issued();
+    let (_, generated) = host_token(&app, json!({})).issued();
     assert_eq!(real_rooms(&server, &[generated.room()]).len(), 1);
 
     // Refused requests never reach LiveKit.
     let before = proxy.attempts("CreateRoom");
-    let refused = block_on(post(
+    let refused = host_token(
         &app,
-        "/api/token",
-        Some(HOST_KEY),
         json!({"room_config": {"agents": [{"agent_name": "billing"}]}}),
-    ));
+    );
     let e = refused.error(403, "forbidden");
     assert_eq!(e["field"], "room_config.agents[0].agent_name");
-    block_on(post(
-        &app,
-        "/api/token",
-        Some(HOST_KEY),
-        json!({"participant_identity": "x".repeat(300)}),
-    ))
-    .error(400, "bad_request");
+    host_token(&app, json!({"participant_identity": "x".repeat(300)})).error(400, "bad_request");
     assert_eq!(proxy.attempts("CreateRoom"), before);
     assert_eq!(real_rooms(&server, &[]).len(), 2);
 }
@@ -331,14 +295,8 @@ fn wrong_credentials_at_livekit_are_a_502() {
         label: "server-rooms-wrong-key".into(),
         ..LiveKitOptions::default()
     });
-    let proxy = Recorder::start(&server.url());
-    let app = block_on(async { app(&host_config(&proxy.url())) });
-    let reply = block_on(post(
-        &app,
-        "/api/token",
-        Some(HOST_KEY),
-        json!({"room_name": "x"}),
-    ));
+    let (proxy, app) = host_app(&server);
+    let reply = host_token(&app, json!({"room_name": "x"}));
     let e = reply.error(502, "livekit_unavailable");
     assert!(e["message"].as_str().unwrap().contains("LiveKit"), "{e}");
     assert!(reply.json.get("participant_token").is_none());
@@ -359,8 +317,7 @@ fn wrong_credentials_at_livekit_are_a_502() {
 #[test]
 fn readiness_follows_livekit_when_rooms_are_created() {
     let server = LiveKitServer::start();
-    let proxy = Recorder::start(&server.url());
-    let app = block_on(async { app(&host_config(&proxy.url())) });
+    let (proxy, app) = host_app(&server);
     let ready = block_on(get(&app, "/readyz"));
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
     let probes = proxy.calls("ListRooms");
@@ -383,12 +340,10 @@ fn create_room_if_not_exists_in_development_mode() {
         ..env()
     };
     let app = block_on(async { App::new(Config::dev(&env).unwrap()).unwrap() });
-    let reply = block_on(post(
+    let reply = generate_access_token(
         &app,
-        "/api/v1/generate-access-token",
-        None,
         json!({"identity": "a", "room": "made-by-action", "createRoomIfNotExists": true}),
-    ));
+    );
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
     assert_eq!(reply.json["server_url"], proxy.ws_url());
     let token = reply.json["token"].as_str().unwrap();
@@ -398,12 +353,7 @@ fn create_room_if_not_exists_in_development_mode() {
     assert_eq!(real_rooms(&server, &["made-by-action"]).len(), 1);
 
     // Not asked: not created.
-    let reply = block_on(post(
-        &app,
-        "/api/v1/generate-access-token",
-        None,
-        json!({"identity": "a", "room": "not-made"}),
-    ));
+    let reply = generate_access_token(&app, json!({"identity": "a", "room": "not-made"}));
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
     assert!(real_rooms(&server, &["not-made"]).is_empty());
     assert_eq!(proxy.attempts("CreateRoom"), 1);
