@@ -255,11 +255,16 @@ impl Drop for SignallingParticipant {
     }
 }
 
-/// A join token for `room`, minted by roomkey itself.
-fn join_token(server: &LiveKitServer, identity: &str, extra: &[&str]) -> String {
+/// `roomkey token create --identity IDENTITY EXTRA…`.
+fn token_create(server: &LiveKitServer, identity: &str, extra: &[&str]) -> Run {
     let mut args = vec!["token", "create", "--identity", identity];
     args.extend_from_slice(extra);
-    let run = roomkey(server, &args).expect_code(0);
+    roomkey(server, &args)
+}
+
+/// A join token minted by roomkey itself.
+fn join_token(server: &LiveKitServer, identity: &str, extra: &[&str]) -> String {
+    let run = token_create(server, identity, extra).expect_code(0);
     run.stdout.trim().to_owned()
 }
 
@@ -553,23 +558,23 @@ fn room_participants_lists_a_participant_connected_to_signalling() {
 #[test]
 fn create_room_if_not_exists_creates_the_room_with_the_token_config_once() {
     let server = LiveKitServer::start();
-    let args = [
-        "token",
-        "create",
-        "--identity",
+    let run = token_create(
+        &server,
         "alice",
-        "--room",
-        "support-42",
-        "--create-room-if-not-exists",
-        "--room-config",
-        "{\"emptyTimeout\":120,\"departureTimeout\":7,\"maxParticipants\":4,\"metadata\":\"queue=de\",\
-          \"minPlayoutDelay\":50,\"maxPlayoutDelay\":250,\"syncStreams\":true}",
-        "--dispatch-agent",
-        "triage",
-        "--job-metadata",
-        "{\"lang\":\"de\"}",
-    ];
-    let run = roomkey(&server, &args).expect_code(0);
+        &[
+            "--room",
+            "support-42",
+            "--create-room-if-not-exists",
+            "--room-config",
+            "{\"emptyTimeout\":120,\"departureTimeout\":7,\"maxParticipants\":4,\"metadata\":\"queue=de\",\
+              \"minPlayoutDelay\":50,\"maxPlayoutDelay\":250,\"syncStreams\":true}",
+            "--dispatch-agent",
+            "triage",
+            "--job-metadata",
+            "{\"lang\":\"de\"}",
+        ],
+    )
+    .expect_code(0);
     run.says(&["roomkey: created room support-42 (RM_"]);
     let token = run.stdout.trim();
     assert_eq!(
@@ -617,13 +622,10 @@ fn create_room_if_not_exists_creates_the_room_with_the_token_config_once() {
 
     // Again, with another configuration: the room exists, nothing changes, a token is printed
     // and accepted.
-    let run = roomkey(
+    let run = token_create(
         &server,
+        "bob",
         &[
-            "token",
-            "create",
-            "--identity",
-            "bob",
             "--room",
             "support-42",
             "--create-room-if-not-exists",
@@ -805,43 +807,26 @@ fn real_server_errors_name_their_cause() {
         &format!("cannot reach the LiveKit server at {dead} (3 attempts): connection failed"),
         "is the server running, and is the URL right?",
     ]);
-    let run = roomkey(
-        &server,
-        &[
-            "token",
-            "create",
-            "--identity",
-            "a",
-            "--room",
-            "r",
-            "--create-room-if-not-exists",
-            "--url",
-            &dead,
-        ],
-    )
-    .expect_code(2);
-    assert!(run.stdout.is_empty(), "no token: {run:#?}");
-    run.says(&["cannot create the room r; no token was minted: cannot reach the LiveKit server"]);
-    // The token path names the credentials too.
-    let run = roomkey(
-        &server,
-        &[
-            "token",
-            "create",
-            "--identity",
-            "a",
-            "--room",
-            "r",
-            "--create-room-if-not-exists",
-            "--api-secret",
-            wrong,
-        ],
-    )
-    .expect_code(2);
-    assert!(run.stdout.is_empty(), "no token: {run:#?}");
-    run.says(&[
-        "no token was minted: ",
-        "the API secret (from --api-secret) is not the secret",
-    ]);
-    no_token_echo(&run);
+    // A token for a room to create first is not minted when the room cannot be created, and the
+    // token path names the credentials too: (arguments, what stderr says).
+    for (extra, says) in [
+        (
+            ["--url", &dead],
+            &["cannot create the room r; no token was minted: cannot reach the LiveKit server"][..],
+        ),
+        (
+            ["--api-secret", wrong],
+            &[
+                "no token was minted: ",
+                "the API secret (from --api-secret) is not the secret",
+            ],
+        ),
+    ] {
+        let mut args = vec!["--room", "r", "--create-room-if-not-exists"];
+        args.extend(extra);
+        let run = token_create(&server, "a", &args).expect_code(2);
+        assert!(run.stdout.is_empty(), "{extra:?}: no token: {run:#?}");
+        run.says(says);
+        no_token_echo(&run);
+    }
 }
