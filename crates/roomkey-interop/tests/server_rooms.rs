@@ -19,7 +19,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use recorder::Recorder;
-use room_service::{block_on, dispatches, server_key};
+use room_service::{block_on, dispatches, room_settings, server_key, the_create_room};
 use roomkey_interop::livekit::{API_KEY, API_SECRET};
 use roomkey_interop::{LiveKitOptions, LiveKitServer};
 use roomkey_rooms::{ClientOptions, Room, RoomClient};
@@ -209,16 +209,7 @@ fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
     // The room exists on the real server, with the settings a Room shows ...
     let rooms = real_rooms(&server, &["standup"]);
     assert_eq!(rooms.len(), 1, "{rooms:?}");
-    let room = &rooms[0];
-    assert_eq!(
-        (
-            room.empty_timeout,
-            room.departure_timeout,
-            room.max_participants
-        ),
-        (120, 15, 8)
-    );
-    assert_eq!(room.metadata, "room-meta");
+    assert_eq!(room_settings(&rooms[0]), (120, 15, 8, "room-meta"));
     // ... and the agent dispatched ...
     assert_eq!(
         dispatches(&server, "standup"),
@@ -229,11 +220,7 @@ fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
         )]
     );
     // ... and the rest as sent, read as LiveKit's own CreateRoomRequest.
-    let creates = proxy.calls("CreateRoom");
-    assert_eq!(creates.len(), 1);
-    assert_eq!(creates[0].status, 200);
-    let created: livekit_protocol::CreateRoomRequest =
-        serde_json::from_slice(&creates[0].body).expect("a CreateRoomRequest");
+    let (create, created) = the_create_room(&proxy);
     assert_eq!(created.name, "standup");
     assert_eq!(
         (
@@ -254,12 +241,9 @@ fn the_room_is_created_with_its_configuration_before_the_token_is_issued() {
     assert_eq!(created.agents[0].agent_name, "triage");
     assert_eq!(created.agents[0].metadata, "{\"lang\":\"de\"}");
     // The create call carried a roomCreate token, not the participant's.
-    let create_token = creates[0].token().expect("a bearer token");
+    let create_token = create.token().expect("a bearer token");
     assert_ne!(create_token, participant_token);
-    assert_eq!(
-        creates[0].token_payload()["video"],
-        json!({"roomCreate": true})
-    );
+    assert_eq!(create.token_payload()["video"], json!({"roomCreate": true}));
 
     // Again for the same room: idempotent, 201 again.
     let (again, _) = host_token(&app, json!({"room_name": "standup"})).issued();

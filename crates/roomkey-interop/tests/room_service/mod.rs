@@ -1,12 +1,15 @@
 //! What the tests of RoomService on the real server share (`rooms_client.rs`,
 //! `server_rooms.rs`): a runtime for roomkey's async clients, the server's key as roomkey's
-//! `KeyPair`, and the agent dispatches the server holds for a room.
+//! `KeyPair`, the agent dispatches the server holds for a room, and the CreateRoom a recording
+//! proxy saw.
 #![allow(dead_code)]
 
 use std::time::Duration;
 
+use crate::recorder::{Exchange, Recorder};
 use roomkey_interop::LiveKitServer;
 use roomkey_interop::livekit::http_client;
+use roomkey_rooms::Room;
 use roomkey_token::{AccessToken, ApiSecret, KeyPair, VideoGrant};
 use serde_json::{Value, json};
 
@@ -59,4 +62,30 @@ pub fn dispatches(server: &LiveKitServer, room: &str) -> Vec<(String, String, St
         .collect();
     out.sort();
     out
+}
+
+/// The settings a Room shows: `(empty_timeout, departure_timeout, max_participants, metadata)`.
+pub fn room_settings(room: &Room) -> (u32, u32, u32, &str) {
+    (
+        room.empty_timeout,
+        room.departure_timeout,
+        room.max_participants,
+        &room.metadata,
+    )
+}
+
+/// The one CreateRoom sent through `proxy`, which the real server accepted, with its request
+/// read as LiveKit's own message type (for the settings a Room does not show).
+pub fn the_create_room(proxy: &Recorder) -> (Exchange, livekit_protocol::CreateRoomRequest) {
+    let mut calls = proxy.calls("CreateRoom");
+    assert_eq!(calls.len(), 1, "one CreateRoom: {calls:?}");
+    let call = calls.remove(0);
+    assert_eq!(
+        call.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&call.answer)
+    );
+    let request = serde_json::from_slice(&call.body).expect("a CreateRoomRequest");
+    (call, request)
 }
