@@ -39,7 +39,10 @@ fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
     }
 }
 
-const CREDS: &[(&str, &str)] = &[("LIVEKIT_API_KEY", KEY), ("LIVEKIT_API_SECRET", SECRET)];
+/// Environment variables for a run.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+const CREDS: Env<'static> = &[("LIVEKIT_API_KEY", KEY), ("LIVEKIT_API_SECRET", SECRET)];
 
 /// Mints with fixed time and credentials from the environment; returns the `--json` object.
 fn mint_json(extra: &[&str]) -> Value {
@@ -54,20 +57,41 @@ fn claims(extra: &[&str]) -> Value {
     mint_json(extra)["claims"].clone()
 }
 
+/// Mints like [`mint_json`] and returns the token alone.
+fn mint_token(extra: &[&str]) -> String {
+    mint_json(extra)["token"].as_str().unwrap().to_owned()
+}
+
+/// `roomkey token create ARGS` with these environment variables.
+fn create(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut all = vec!["token", "create"];
+    all.extend_from_slice(args);
+    run(&all, env, None)
+}
+
+/// `roomkey token verify ARGS` with these environment variables.
+fn verify(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut all = vec!["token", "verify"];
+    all.extend_from_slice(args);
+    run(&all, env, None)
+}
+
+/// `roomkey token verify --now NOW TOKEN`.
+fn verify_at(now: &str, token: &str, env: &[(&str, &str)]) -> Run {
+    verify(&["--now", now, token], env)
+}
+
+/// Asserts a usage or configuration error (exit 2) that prints no token and says `needle`.
+#[track_caller]
+fn assert_usage_error(case: &str, r: &Run, needle: &str) {
+    assert_eq!(r.code, 2, "{case}: {}", r.stderr);
+    assert!(r.stdout.is_empty(), "{case}: no token: {}", r.stdout);
+    assert!(r.stderr.contains(needle), "{case}: {}", r.stderr);
+}
+
 #[test]
 fn create_prints_the_token_alone_and_the_summary_on_stderr() {
-    let r = run(
-        &[
-            "token",
-            "create",
-            "--identity",
-            "alice",
-            "--room",
-            "standup",
-        ],
-        &[],
-        None,
-    );
+    let r = create(&["--identity", "alice", "--room", "standup"], &[]);
     assert_eq!(r.code, 0);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 1);
@@ -82,7 +106,7 @@ fn create_prints_the_token_alone_and_the_summary_on_stderr() {
         r.stderr
     );
     // It verifies with the development pair.
-    let v = run(&["token", "verify", lines[0]], &[], None);
+    let v = verify(&[lines[0]], &[]);
     assert_eq!(v.code, 0, "{}", v.stderr);
     assert!(v.stdout.contains("identity    alice"));
 }
@@ -111,18 +135,8 @@ fn json_output_has_the_documented_fields() {
                "video": {"roomJoin": true, "room": "standup"}})
     );
     // The claims are exactly the token's payload.
-    let v = run(
-        &[
-            "token",
-            "verify",
-            "--json",
-            "--now",
-            "1700000001",
-            j["token"].as_str().unwrap(),
-        ],
-        CREDS,
-        None,
-    );
+    let token = j["token"].as_str().unwrap();
+    let v = verify(&["--json", "--now", "1700000001", token], CREDS);
     assert_eq!(v.code, 0, "{}", v.stderr);
     let vj: Value = serde_json::from_str(&v.stdout).unwrap();
     assert_eq!(vj["claims"], j["claims"]);
@@ -249,20 +263,10 @@ fn ttl_accepts_seconds_and_durations() {
         mint_json(&["--identity", "a"])["expires_at"],
         NOW + 6 * 3600
     );
-    let r = run(
-        &["token", "create", "--identity", "a", "--ttl", "10x"],
-        CREDS,
-        None,
-    );
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("unknown time unit \"x\""), "{}", r.stderr);
-    let r = run(
-        &["token", "create", "--identity", "a", "--ttl", "0"],
-        CREDS,
-        None,
-    );
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("TTL"), "{}", r.stderr);
+    for (ttl, says) in [("10x", "unknown time unit \"x\""), ("0", "TTL")] {
+        let r = create(&["--identity", "a", "--ttl", ttl], CREDS);
+        assert_usage_error(ttl, &r, says);
+    }
 }
 
 #[test]
@@ -284,45 +288,20 @@ fn agent_dispatch_and_room_config() {
         json!({"emptyTimeout": 60, "maxParticipants": 5,
                "agents": [{"agentName": "triage", "metadata": "{\"lang\":\"de\"}"}]})
     );
-    let r = run(
-        &[
-            "token",
-            "create",
-            "--identity",
-            "a",
-            "--room-config",
+    for (config, says) in [
+        (
             "{\"emptyTimeOut\":1}",
-        ],
-        CREDS,
-        None,
-    );
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("unknown field \"emptyTimeOut\"; did you mean \"emptyTimeout\"?"),
-        "{}",
-        r.stderr
-    );
-    // Nested keys too: a misspelled agent field would dispatch an agent without its name.
-    let r = run(
-        &[
-            "token",
-            "create",
-            "--identity",
-            "a",
-            "--room-config",
+            "unknown field \"emptyTimeOut\"; did you mean \"emptyTimeout\"?",
+        ),
+        // Nested keys too: a misspelled agent field would dispatch an agent without its name.
+        (
             "{\"agents\":[{\"agentname\":\"triage\"}]}",
-        ],
-        CREDS,
-        None,
-    );
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("unknown field \"agents.0.agentname\"; did you mean \"agent_name\"?"),
-        "{}",
-        r.stderr
-    );
+            "unknown field \"agents.0.agentname\"; did you mean \"agent_name\"?",
+        ),
+    ] {
+        let r = create(&["--identity", "a", "--room-config", config], CREDS);
+        assert_usage_error(config, &r, says);
+    }
     let dir = tempdir();
     let path = dir.join("config.json");
     std::fs::write(
@@ -337,26 +316,9 @@ fn agent_dispatch_and_room_config() {
 #[test]
 fn sensitive_credentials_are_refused_unless_allowed() {
     let config = r#"{"egress":{"tracks":{"filepath":"x","s3":{"bucket":"b","secret":"hunter2"}}}}"#;
-    let r = run(
-        &[
-            "token",
-            "create",
-            "--identity",
-            "a",
-            "--room-config",
-            config,
-        ],
-        CREDS,
-        None,
-    );
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("roomConfig.egress.tracks.s3.secret"),
-        "{}",
-        r.stderr
-    );
+    let r = create(&["--identity", "a", "--room-config", config], CREDS);
+    assert_usage_error("a secret", &r, "roomConfig.egress.tracks.s3.secret");
     assert!(!r.stderr.contains("hunter2"));
-    assert!(r.stdout.is_empty());
     let c = claims(&[
         "--identity",
         "a",
@@ -391,54 +353,23 @@ fn validation_errors_say_what_to_fix_and_print_no_token() {
             ],
             "attributes take",
         ),
+        (&["--identity", "a", "--allow-source", "webcam"], "webcam"),
+        (&["--identity", "a", "--kind", "robot"], "robot"),
+        (&["--identity", "a", "--kind-detail", "x"], "x"),
+        (&["--identity", "a", "--attribute", "novalue"], "KEY=VALUE"),
     ];
     for (args, needle) in cases {
-        let mut all = vec!["token", "create"];
-        all.extend_from_slice(args);
-        let r = run(&all, CREDS, None);
-        assert_eq!(r.code, 2, "{args:?}");
-        assert!(r.stdout.is_empty(), "{args:?}");
-        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+        let r = create(args, CREDS);
+        assert_usage_error(&format!("{args:?}"), &r, needle);
     }
-    for (flag, value) in [
-        ("--allow-source", "webcam"),
-        ("--kind", "robot"),
-        ("--kind-detail", "x"),
-    ] {
-        let r = run(
-            &["token", "create", "--identity", "a", flag, value],
-            CREDS,
-            None,
-        );
-        assert_eq!(r.code, 2);
-        assert!(r.stderr.contains(value), "{}", r.stderr);
-    }
-    let r = run(
-        &[
-            "token",
-            "create",
-            "--identity",
-            "a",
-            "--attribute",
-            "novalue",
-        ],
-        CREDS,
-        None,
-    );
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("KEY=VALUE"));
 }
 
 #[test]
 fn join_without_room_warns() {
-    let r = run(&["token", "create", "--identity", "a"], CREDS, None);
+    let r = create(&["--identity", "a"], CREDS);
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("join any room"), "{}", r.stderr);
-    let r = run(
-        &["token", "create", "--identity", "a", "--room", "r"],
-        CREDS,
-        None,
-    );
+    let r = create(&["--identity", "a", "--room", "r"], CREDS);
     assert!(!r.stderr.contains("join any room"));
 }
 
@@ -448,10 +379,8 @@ fn credentials_from_flags_files_and_env() {
     let secret_file = dir.join("secret");
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
     let secret_path = secret_file.to_str().unwrap();
-    let r = run(
+    let r = create(
         &[
-            "token",
-            "create",
             "--identity",
             "a",
             "--api-key",
@@ -461,14 +390,13 @@ fn credentials_from_flags_files_and_env() {
             "--json",
         ],
         &[],
-        None,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let token = serde_json::from_str::<Value>(&r.stdout).unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let v = run(&["token", "verify", &token], CREDS, None);
+    let v = verify(&[&token], CREDS);
     assert_eq!(
         v.code, 0,
         "trailing newline of the secret file is dropped: {}",
@@ -476,44 +404,25 @@ fn credentials_from_flags_files_and_env() {
     );
     assert!(!r.stderr.contains("devkey"));
 
-    let r = run(
-        &[
-            "token",
-            "create",
-            "--identity",
-            "a",
-            "--api-key",
-            KEY,
-            "--api-secret",
-            SECRET,
-        ],
+    let r = create(
+        &["--identity", "a", "--api-key", KEY, "--api-secret", SECRET],
         &[],
-        None,
     );
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("process list"), "{}", r.stderr);
 
-    let r = run(
-        &["token", "create", "--identity", "a"],
-        &[("LIVEKIT_API_KEY", KEY)],
-        None,
-    );
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("LIVEKIT_API_SECRET"), "{}", r.stderr);
-    assert!(r.stdout.is_empty());
+    // Half a pair names the other half.
+    for (env, says) in [
+        (("LIVEKIT_API_KEY", KEY), "LIVEKIT_API_SECRET"),
+        (("LIVEKIT_API_SECRET", SECRET), "LIVEKIT_API_KEY"),
+    ] {
+        let r = create(&["--identity", "a"], &[env]);
+        assert_usage_error(env.0, &r, says);
+    }
 
-    let r = run(
-        &["token", "create", "--identity", "a"],
-        &[("LIVEKIT_API_SECRET", SECRET)],
-        None,
-    );
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("LIVEKIT_API_KEY"));
-
-    let r = run(
-        &["token", "create", "--identity", "a"],
+    let r = create(
+        &["--identity", "a"],
         &[("LIVEKIT_API_KEY", KEY), ("LIVEKIT_API_SECRET", "short")],
-        None,
     );
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("5 bytes long"), "{}", r.stderr);
@@ -526,53 +435,7 @@ fn credentials_from_flags_files_and_env() {
 
 #[test]
 fn verify_exit_codes_and_reasons() {
-    let token = mint_json(&["--identity", "alice", "--room", "r", "--ttl", "600"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let ok = run(
-        &["token", "verify", "--now", "1700000100", &token],
-        CREDS,
-        None,
-    );
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
-
-    let expired = run(
-        &["token", "verify", "--now", "1700000661", &token],
-        CREDS,
-        None,
-    );
-    assert_eq!(expired.code, 1);
-    assert!(expired.stderr.contains("expired"), "{}", expired.stderr);
-    assert!(expired.stdout.is_empty());
-    // Within the default 60 s leeway, and outside a smaller one.
-    assert_eq!(
-        run(
-            &["token", "verify", "--now", "1700000650", &token],
-            CREDS,
-            None
-        )
-        .code,
-        0
-    );
-    assert_eq!(
-        run(
-            &[
-                "token",
-                "verify",
-                "--now",
-                "1700000650",
-                "--leeway",
-                "5s",
-                &token
-            ],
-            CREDS,
-            None
-        )
-        .code,
-        1
-    );
-
+    let token = mint_token(&["--identity", "alice", "--room", "r", "--ttl", "600"]);
     let other = [
         ("LIVEKIT_API_KEY", KEY),
         (
@@ -580,37 +443,63 @@ fn verify_exit_codes_and_reasons() {
             "another-secret-0123456789abcdefghijkl",
         ),
     ];
-    let bad = run(
-        &["token", "verify", "--now", "1700000100", &token],
-        &other,
-        None,
-    );
-    assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("signature does not match"));
+    // (case, the arguments, the environment, exit code, what stderr says: "" for anything)
+    let cases: [(&str, Vec<&str>, Env<'_>, i32, &str); 7] = [
+        ("valid", vec!["--now", "1700000100", &token], CREDS, 0, ""),
+        (
+            "expired",
+            vec!["--now", "1700000661", &token],
+            CREDS,
+            1,
+            "expired",
+        ),
+        // Within the default 60 s leeway, and outside a smaller one.
+        (
+            "within the leeway",
+            vec!["--now", "1700000650", &token],
+            CREDS,
+            0,
+            "",
+        ),
+        (
+            "outside a smaller leeway",
+            vec!["--now", "1700000650", "--leeway", "5s", &token],
+            CREDS,
+            1,
+            "",
+        ),
+        (
+            "another secret",
+            vec!["--now", "1700000100", &token],
+            &other,
+            1,
+            "signature does not match",
+        ),
+        (
+            "no secret for the key",
+            vec!["--now", "1700000100", &token],
+            &[],
+            1,
+            "no secret is configured for API key \"APIcli\"",
+        ),
+        (
+            "not a JWT",
+            vec!["a.b"],
+            CREDS,
+            1,
+            "3 dot-separated segments",
+        ),
+    ];
+    for (case, args, env, code, says) in cases {
+        let r = verify(&args, env);
+        assert_eq!(r.code, code, "{case}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{case}: {}", r.stderr);
+        if code != 0 {
+            assert!(r.stdout.is_empty(), "{case}: {}", r.stdout);
+        }
+    }
 
-    let unknown = run(
-        &["token", "verify", "--now", "1700000100", &token],
-        &[],
-        None,
-    );
-    assert_eq!(unknown.code, 1);
-    assert!(
-        unknown
-            .stderr
-            .contains("no secret is configured for API key \"APIcli\""),
-        "{}",
-        unknown.stderr
-    );
-
-    let garbage = run(&["token", "verify", "a.b"], CREDS, None);
-    assert_eq!(garbage.code, 1);
-    assert!(garbage.stderr.contains("3 dot-separated segments"));
-
-    let json = run(
-        &["token", "verify", "--json", "--now", "1800000000", &token],
-        CREDS,
-        None,
-    );
+    let json = verify(&["--json", "--now", "1800000000", &token], CREDS);
     assert_eq!(json.code, 1);
     let j: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(j["valid"], false);
@@ -619,10 +508,7 @@ fn verify_exit_codes_and_reasons() {
 
 #[test]
 fn verify_reads_stdin_keys_files_and_livekit_keys() {
-    let token = mint_json(&["--identity", "alice", "--room", "r"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = mint_token(&["--identity", "alice", "--room", "r"]);
     let stdin = run(
         &["token", "verify", "--now", "1700000100"],
         CREDS,
@@ -643,87 +529,51 @@ fn verify_reads_stdin_keys_files_and_livekit_keys() {
         format!("# project keys\nAPIold: old-secret-0123456789abcdefghijklmnop\n{KEY}: {SECRET}\n"),
     )
     .unwrap();
-    let r = run(
-        &[
-            "token",
-            "verify",
-            "--now",
-            "1700000100",
-            "--keys-file",
-            keys.to_str().unwrap(),
-            &token,
-        ],
-        &[],
-        None,
-    );
+    let with_keys_file = [
+        "--now",
+        "1700000100",
+        "--keys-file",
+        keys.to_str().unwrap(),
+        &token,
+    ];
+    let r = verify(&with_keys_file, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let args = [
-            "token",
-            "verify",
-            "--now",
-            "1700000100",
-            "--keys-file",
-            keys.to_str().unwrap(),
-            &token,
-        ];
         std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let r = run(&args, &[], None);
+        let r = verify(&with_keys_file, &[]);
         assert!(
             r.stderr.contains("keys file") && r.stderr.contains("chmod 600"),
             "{}",
             r.stderr
         );
         std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let r = run(&args, &[], None);
+        let r = verify(&with_keys_file, &[]);
         assert_eq!(r.code, 0);
         assert!(!r.stderr.contains("chmod"), "{}", r.stderr);
     }
 
     let env = [("LIVEKIT_KEYS", format!("{KEY}: {SECRET}"))];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = run(
-        &["token", "verify", "--now", "1700000100", &token],
-        &env,
-        None,
-    );
+    let r = verify_at("1700000100", &token, &env);
     assert_eq!(r.code, 0, "{}", r.stderr);
 
     std::fs::write(&keys, "APIa:no-space\n").unwrap();
-    let r = run(
-        &[
-            "token",
-            "verify",
-            "--keys-file",
-            keys.to_str().unwrap(),
-            &token,
-        ],
-        &[],
-        None,
-    );
-    assert_eq!(r.code, 2, "a broken keys file is a configuration error");
-    assert!(r.stderr.contains("line 1"), "{}", r.stderr);
+    let r = verify(&["--keys-file", keys.to_str().unwrap(), &token], &[]);
+    assert_usage_error("a broken keys file is a configuration error", &r, "line 1");
 }
 
 #[test]
 fn verify_explains_effective_permissions() {
-    let token = mint_json(&[
+    let token = mint_token(&[
         "--identity",
         "viewer",
         "--room",
         "town-hall",
         "--can-publish=false",
-    ])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = run(
-        &["token", "verify", "--now", "1700000100", &token],
-        CREDS,
-        None,
-    );
+    ]);
+    let r = verify_at("1700000100", &token, CREDS);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("publish     no\n"), "{}", r.stdout);
     assert!(
@@ -732,11 +582,7 @@ fn verify_explains_effective_permissions() {
         r.stdout
     );
     assert!(r.stdout.contains("subscribe   yes (default)"));
-    let j = run(
-        &["token", "verify", "--json", "--now", "1700000100", &token],
-        CREDS,
-        None,
-    );
+    let j = verify(&["--json", "--now", "1700000100", &token], CREDS);
     let j: Value = serde_json::from_str(&j.stdout).unwrap();
     assert_eq!(j["effective"]["canPublishData"], false);
     assert_eq!(j["effective"]["canSubscribe"], true);
@@ -744,15 +590,8 @@ fn verify_explains_effective_permissions() {
 
 #[test]
 fn untrusted_text_is_escaped_on_the_terminal() {
-    let token = mint_json(&["--identity", "evil\u{1b}[2J\u{202e}x", "--room", "r"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = run(
-        &["token", "verify", "--now", "1700000100", &token],
-        CREDS,
-        None,
-    );
+    let token = mint_token(&["--identity", "evil\u{1b}[2J\u{202e}x", "--room", "r"]);
+    let r = verify_at("1700000100", &token, CREDS);
     assert_eq!(r.code, 0);
     assert!(
         !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{202e}'),
@@ -764,7 +603,7 @@ fn untrusted_text_is_escaped_on_the_terminal() {
 
 #[test]
 fn help_teaches_with_the_action_descriptions() {
-    let r = run(&["token", "create", "--help"], &[], None);
+    let r = create(&["--help"], &[]);
     assert_eq!(r.code, 0);
     for text in [
         "Unique identity for the participant joining the call",
@@ -805,38 +644,33 @@ fn tempdir() -> TempDir {
 
 #[test]
 fn the_development_pair_is_only_for_a_local_server() {
-    let create = ["token", "create", "--identity", "a", "--room", "r"];
+    let minting = ["--identity", "a", "--room", "r"];
+    let with = |more: &[&'static str]| [&minting[..], more].concat();
     // A remote URL without credentials: an error naming what to set, and no token.
     for env in [
         &[("LIVEKIT_URL", "wss://myproj.livekit.cloud")][..],
         &[("LIVEKIT_URL", "http://10.0.0.5:7880")][..],
     ] {
-        let r = run(&create, env, None);
-        assert_eq!(r.code, 2, "{env:?}: {}", r.stderr);
-        assert!(r.stdout.is_empty(), "no token: {}", r.stdout);
+        let r = create(&minting, env);
+        assert_usage_error(
+            &format!("{env:?}"),
+            &r,
+            "no API key and secret for the LiveKit server at",
+        );
         assert!(
-            r.stderr
-                .contains("no API key and secret for the LiveKit server at")
-                && r.stderr.contains("LIVEKIT_API_KEY and LIVEKIT_API_SECRET")
+            r.stderr.contains("LIVEKIT_API_KEY and LIVEKIT_API_SECRET")
                 && r.stderr.contains("--dev"),
             "{}",
             r.stderr
         );
     }
     // A URL without a scheme is named as that mistake.
-    let r = run(&create, &[("LIVEKIT_URL", "localhost:7880")], None);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("has no scheme"), "{}", r.stderr);
-    let mut with_flag = create.to_vec();
-    with_flag.extend(["--url", "https://myproj.livekit.cloud"]);
-    assert_eq!(run(&with_flag, &[], None).code, 2);
-    let r = run(
-        &["token", "verify", "x"],
-        &[("LIVEKIT_URL", "wss://a.example")],
-        None,
-    );
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("no API key and secret"), "{}", r.stderr);
+    let r = create(&minting, &[("LIVEKIT_URL", "localhost:7880")]);
+    assert_usage_error("no scheme", &r, "has no scheme");
+    let r = create(&with(&["--url", "https://myproj.livekit.cloud"]), &[]);
+    assert_eq!(r.code, 2, "--url: {}", r.stderr);
+    let r = verify(&["x"], &[("LIVEKIT_URL", "wss://a.example")]);
+    assert_usage_error("verify", &r, "no API key and secret");
 
     // No URL, a loopback URL, or --dev: the development pair, and the token says so.
     let dev_issuer = |r: &Run| {
@@ -849,42 +683,45 @@ fn the_development_pair_is_only_for_a_local_server() {
         &[("LIVEKIT_URL", "ws://localhost:7880")][..],
         &[("LIVEKIT_URL", "http://127.0.0.1:7880")][..],
     ] {
-        let r = run(&create, env, None);
+        let r = create(&minting, env);
         assert_eq!(dev_issuer(&r), "devkey", "{env:?}");
         assert!(
             r.stderr.contains("using the development pair"),
-            "{}",
+            "{env:?}: {}",
             r.stderr
         );
     }
-    let mut dev = create.to_vec();
-    dev.push("--dev");
-    let r = run(&dev, &[("LIVEKIT_URL", "wss://myproj.livekit.cloud")], None);
+    let r = create(
+        &with(&["--dev"]),
+        &[("LIVEKIT_URL", "wss://myproj.livekit.cloud")],
+    );
     assert_eq!(dev_issuer(&r), "devkey");
     // Half a pair is an error that names where the half came from.
-    let r = run(&create, &[("LIVEKIT_API_KEY", KEY)], None);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("an API key is set (from LIVEKIT_API_KEY) but no secret"),
-        "{}",
-        r.stderr
-    );
-    let mut flagged = create.to_vec();
-    flagged.extend(["--api-key", KEY]);
-    let r = run(&flagged, &[], None);
-    assert!(r.stderr.contains("(from --api-key)"), "{}", r.stderr);
-    let r = run(&create, &[("LIVEKIT_API_SECRET", SECRET)], None);
-    assert!(
-        r.stderr
-            .contains("an API secret is set (from LIVEKIT_API_SECRET) but no key"),
-        "{}",
-        r.stderr
-    );
+    for (case, args, env, says) in [
+        (
+            "key from the environment",
+            with(&[]),
+            &[("LIVEKIT_API_KEY", KEY)][..],
+            "an API key is set (from LIVEKIT_API_KEY) but no secret",
+        ),
+        (
+            "key from a flag",
+            with(&["--api-key", KEY]),
+            &[],
+            "(from --api-key)",
+        ),
+        (
+            "secret from the environment",
+            with(&[]),
+            &[("LIVEKIT_API_SECRET", SECRET)],
+            "an API secret is set (from LIVEKIT_API_SECRET) but no key",
+        ),
+    ] {
+        assert_usage_error(case, &create(&args, env), says);
+    }
     // --dev with credentials is a contradiction, not a choice.
-    let mut both = dev.clone();
-    both.extend(["--api-key", "APIx"]);
-    assert_eq!(run(&both, &[], None).code, 2);
+    let r = create(&with(&["--dev", "--api-key", "APIx"]), &[]);
+    assert_eq!(r.code, 2, "--dev with a key: {}", r.stderr);
 }
 
 /// A token with these claims, signed with the test pair by hand (no roomkey code), so that
@@ -916,17 +753,9 @@ fn whatever_verifies_can_be_printed_and_deeper_claims_are_refused() {
         )
     };
     // 64 levels (the object itself and 63 arrays): verified and printed, exit 0.
-    let ok = run(
-        &[
-            "token",
-            "verify",
-            "--json",
-            "--now",
-            "1700000100",
-            &hand_signed(&nested(64)),
-        ],
+    let ok = verify(
+        &["--json", "--now", "1700000100", &hand_signed(&nested(64))],
         CREDS,
-        None,
     );
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     assert!(
@@ -937,17 +766,7 @@ fn whatever_verifies_can_be_printed_and_deeper_claims_are_refused() {
     // Deeper, up to where the printer's JSON reader gave up before: refused as an invalid
     // token (exit 1) with its reason, not a usage error (exit 2) after verifying.
     for depth in [65, 127, 200] {
-        let r = run(
-            &[
-                "token",
-                "verify",
-                "--now",
-                "1700000100",
-                &hand_signed(&nested(depth)),
-            ],
-            CREDS,
-            None,
-        );
+        let r = verify_at("1700000100", &hand_signed(&nested(depth)), CREDS);
         assert_eq!(r.code, 1, "{depth}: {}", r.stderr);
         assert!(
             r.stderr
@@ -961,16 +780,6 @@ fn whatever_verifies_can_be_printed_and_deeper_claims_are_refused() {
         r#"{{"iss":"{KEY}","sub":"a","exp":1700000600,"metadata":"{}"}}"#,
         "[{".repeat(100)
     );
-    let r = run(
-        &[
-            "token",
-            "verify",
-            "--now",
-            "1700000100",
-            &hand_signed(&text),
-        ],
-        CREDS,
-        None,
-    );
+    let r = verify_at("1700000100", &hand_signed(&text), CREDS);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
