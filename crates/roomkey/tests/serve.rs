@@ -4,22 +4,41 @@
 mod common;
 
 use std::net::TcpStream;
-use std::process::Command;
+use std::path::Path;
+use std::process::{Child, Command, Output};
 use std::time::Duration;
 
 use common::*;
 use roomkey_token::{ApiSecret, KeyPair, KeySet, Verifier};
 use serde_json::Value;
 
+/// Sends `signal` (as `kill` spells it: `-TERM`) to the process.
+fn send_signal(child: &Child, signal: &str) {
+    let kill = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success(), "kill {signal}");
+}
+
+/// Environment variables for a run.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+/// `roomkey serve --config PATH` with these environment variables, run to its end.
+fn serve_config(path: &Path, env: Env<'_>) -> Output {
+    roomkey()
+        .args(["serve", "--config"])
+        .arg(path)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn sighup_and_sigint_stop_gracefully_too() {
     for signal in ["-HUP", "-INT"] {
         let (mut child, lines, _, addr) = start_dev_server();
-        let kill = Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        send_signal(&child, signal);
         let status = wait_exit(&mut child, Duration::from_secs(10));
         // Killed by the signal, the process would have no exit code.
         assert_eq!(status.code(), Some(0), "{signal}: {status:?}");
@@ -76,11 +95,7 @@ fn dev_server_issues_tokens_and_stops_on_sigterm() {
     assert_eq!((status, body.trim()), (200, "ok"));
 
     // SIGTERM: a clean stop.
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    send_signal(&child, "-TERM");
     let status = wait_exit(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status:?}");
     let rest: Vec<String> = lines.iter().collect();
@@ -115,61 +130,68 @@ fn serve_without_a_configuration_points_to_config_and_dev() {
     );
 }
 
+/// A configuration `roomkey serve` refuses, and what it says.
+struct Broken<'a> {
+    what: &'a str,
+    file: &'a str,
+    /// The file's text; `None`: the file does not exist.
+    text: Option<&'a str>,
+    env: Env<'a>,
+    says: &'a [&'a str],
+}
+
 #[test]
 fn broken_configuration_exits_2_with_file_and_line() {
     let dir = std::env::temp_dir().join(format!("roomkey-serve-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("broken.toml");
 
-    // An unknown key on line 3.
-    std::fs::write(
-        &path,
-        "livekit_url = \"wss://lk.test.invalid\"\napi_key = \"APIx\"\nlisten_addr = \"127.0.0.1:8080\"\n",
-    )
-    .unwrap();
-    let out = roomkey()
-        .args(["serve", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("broken.toml:3:"), "{stderr}");
-    assert!(stderr.contains("listen_addr"), "{stderr}");
-    assert!(out.stdout.is_empty());
-
-    // A policy problem on line 6, with credentials from the environment.
-    std::fs::write(
-        &path,
-        "livekit_url = \"wss://lk.test.invalid\"\n\n[profile.p]\nrooms = [\"*\"]\nidentity = \"generated\"\nttl = \"2h\"\nmax_ttl = \"1h\"\n",
-    )
-    .unwrap();
-    let out = roomkey()
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("LIVEKIT_API_KEY", "APIx")
-        .env(
+    let credentials = [
+        ("LIVEKIT_API_KEY", "APIx"),
+        (
             "LIVEKIT_API_SECRET",
             "a-secret-of-at-least-32-characters-long",
-        )
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("broken.toml:6: ttl must be positive and at most max_ttl"),
-        "{stderr}"
-    );
-
-    // A file that does not exist.
-    let out = roomkey()
-        .args(["serve", "--config"])
-        .arg(dir.join("missing.toml"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("missing.toml: cannot read"), "{stderr}");
+        ),
+    ];
+    let cases = [
+        Broken {
+            what: "an unknown key on line 3",
+            file: "broken.toml",
+            text: Some(
+                "livekit_url = \"wss://lk.test.invalid\"\napi_key = \"APIx\"\nlisten_addr = \"127.0.0.1:8080\"\n",
+            ),
+            env: &[],
+            says: &["broken.toml:3:", "listen_addr"],
+        },
+        Broken {
+            what: "a policy problem on line 6, with credentials from the environment",
+            file: "broken.toml",
+            text: Some(
+                "livekit_url = \"wss://lk.test.invalid\"\n\n[profile.p]\nrooms = [\"*\"]\nidentity = \"generated\"\nttl = \"2h\"\nmax_ttl = \"1h\"\n",
+            ),
+            env: &credentials,
+            says: &["broken.toml:6: ttl must be positive and at most max_ttl"],
+        },
+        Broken {
+            what: "a file that does not exist",
+            file: "missing.toml",
+            text: None,
+            env: &[],
+            says: &["missing.toml: cannot read"],
+        },
+    ];
+    for case in cases {
+        let path = dir.join(case.file);
+        if let Some(text) = case.text {
+            std::fs::write(&path, text).unwrap();
+        }
+        let out = serve_config(&path, case.env);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", case.what);
+        for needle in case.says {
+            assert!(stderr.contains(needle), "{}: {stderr}", case.what);
+        }
+        assert!(out.stdout.is_empty(), "{}", case.what);
+    }
 
     // Neither --config nor --dev: a usage error.
     let out = roomkey().args(["serve"]).output().unwrap();
