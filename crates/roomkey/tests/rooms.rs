@@ -38,6 +38,20 @@ fn to_run(out: Output) -> Run {
     }
 }
 
+/// Asserts a failure (exit 2) whose message says `needle`.
+#[track_caller]
+fn assert_fails(case: &str, r: &Run, needle: &str) {
+    assert_eq!(r.code, 2, "{case}: {}", r.stderr);
+    assert!(r.stderr.contains(needle), "{case}: {}", r.stderr);
+}
+
+/// Asserts a failure (exit 2) that printed no token and whose message says `needle`.
+#[track_caller]
+fn assert_no_token(case: &str, r: &Run, needle: &str) {
+    assert_fails(case, r, needle);
+    assert!(r.stdout.is_empty(), "{case}: {}", r.stdout);
+}
+
 fn server() -> TestServer {
     TestServer::start_blocking(TestServerConfig::default()).unwrap()
 }
@@ -50,20 +64,12 @@ fn verifier() -> Verifier {
 
 #[test]
 fn url_problems_are_configuration_errors() {
-    let r = run_with("", &["room", "list"]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("pass --url or set LIVEKIT_URL"),
-        "{}",
-        r.stderr
-    );
-    let r = run_with("localhost:7880", &["room", "list"]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("write http://localhost:7880"),
-        "{}",
-        r.stderr
-    );
+    for (url, says) in [
+        ("", "pass --url or set LIVEKIT_URL"),
+        ("localhost:7880", "write http://localhost:7880"),
+    ] {
+        assert_fails(url, &run_with(url, &["room", "list"]), says);
+    }
     let s = server();
     let r = run_with("ignored", &["room", "list", "--url", &s.ws_url()]);
     assert_eq!(r.code, 0, "--url wins over LIVEKIT_URL: {}", r.stderr);
@@ -73,18 +79,13 @@ fn url_problems_are_configuration_errors() {
 fn unreachable_and_failing_servers() {
     let s = server();
     let r = run_with(&s.refused_url(), &["room", "list"]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("cannot reach the LiveKit server") && r.stderr.contains("3 attempts"),
-        "{}",
-        r.stderr
-    );
+    assert_fails("refused", &r, "cannot reach the LiveKit server");
+    assert!(r.stderr.contains("3 attempts"), "{}", r.stderr);
 
     s.inject_for("ListRooms", Fault::Status(503), 3);
     let r = run_with(&s.url(), &["room", "list"]);
-    assert_eq!(r.code, 2);
+    assert_fails("503", &r, "HTTP 503");
     assert_eq!(s.attempts("ListRooms"), 3);
-    assert!(r.stderr.contains("HTTP 503"), "{}", r.stderr);
 
     let r = Command::new(env!("CARGO_BIN_EXE_roomkey"))
         .args([
@@ -100,9 +101,7 @@ fn unreachable_and_failing_servers() {
         .env_clear()
         .output()
         .unwrap();
-    let r = to_run(r);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("is empty"), "{}", r.stderr);
+    assert_fails("an empty secret file", &to_run(r), "is empty");
 
     let wrong = Command::new(env!("CARGO_BIN_EXE_roomkey"))
         .args(["room", "list", "--url", &s.url()])
@@ -112,11 +111,10 @@ fn unreachable_and_failing_servers() {
         .output()
         .unwrap();
     let r = to_run(wrong);
-    assert_eq!(r.code, 2);
+    assert_fails("the wrong secret", &r, "rejected the token's signature");
     assert!(
-        r.stderr.contains("rejected the token's signature")
-            && r.stderr
-                .contains("the API secret (from LIVEKIT_API_SECRET)"),
+        r.stderr
+            .contains("the API secret (from LIVEKIT_API_SECRET)"),
         "{}",
         r.stderr
     );
@@ -137,13 +135,8 @@ fn create_room_failures_print_no_token() {
 
     s.inject_for("CreateRoom", Fault::Status(503), 3);
     let r = run_with(&s.url(), &base);
-    assert_eq!(r.code, 2);
-    assert!(r.stdout.is_empty());
-    assert!(
-        r.stderr.contains("no token was minted") && r.stderr.contains("HTTP 503"),
-        "{}",
-        r.stderr
-    );
+    assert_no_token("503", &r, "no token was minted");
+    assert!(r.stderr.contains("HTTP 503"), "{}", r.stderr);
     assert_eq!(s.attempts("CreateRoom"), 3);
 
     s.reset_attempts();
@@ -151,24 +144,12 @@ fn create_room_failures_print_no_token() {
     let mut args = base.to_vec();
     args.extend(["--timeout", "1s"]);
     let r = run_with(&s.url(), &args);
-    assert_eq!(r.code, 2);
-    assert!(r.stdout.is_empty());
-    assert!(
-        r.stderr.contains("did not answer CreateRoom within 1s"),
-        "{}",
-        r.stderr
-    );
+    assert_no_token("slow", &r, "did not answer CreateRoom within 1s");
     assert_eq!(s.attempts("CreateRoom"), 1);
 
     s.inject_for("CreateRoom", Fault::Drop, 3);
-    let r = run_with(&s.url(), &base);
-    assert_eq!(r.code, 2);
-    assert!(r.stdout.is_empty());
-    assert!(r.stderr.contains("connection lost"), "{}", r.stderr);
-
-    let r = run_with(&s.refused_url(), &base);
-    assert_eq!(r.code, 2);
-    assert!(r.stdout.is_empty());
+    assert_no_token("dropped", &run_with(&s.url(), &base), "connection lost");
+    assert_no_token("refused", &run_with(&s.refused_url(), &base), "");
 
     s.inject_for("CreateRoom", Fault::Status(502), 1);
     let r = run_with(&s.url(), &base);
@@ -185,11 +166,8 @@ fn create_room_failures_print_no_token() {
             "--create-room-if-not-exists",
         ],
     );
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("pass --room"), "{}", r.stderr);
-    let r = run_with("", &base);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("LIVEKIT_URL"), "{}", r.stderr);
+    assert_fails("no room", &r, "pass --room");
+    assert_fails("no URL", &run_with("", &base), "LIVEKIT_URL");
     // An invalid token is refused before anything happens on the server.
     let before = s.total_requests();
     let r = run_with(
