@@ -93,6 +93,46 @@ async fn call_json(server: &TestServer, method: &str, token: Option<&str>, body:
     send(server, "POST", &format!("{PREFIX}{method}"), &headers, body).await
 }
 
+/// `CreateRoom` with a token that may create rooms.
+async fn create_room(server: &TestServer, body: &str) -> Reply {
+    call_json(server, "CreateRoom", Some(&create_token()), body).await
+}
+
+/// `ListRooms` of every room, with a token that may list them.
+async fn list_rooms(server: &TestServer) -> Reply {
+    call_json(server, "ListRooms", Some(&list_token()), "{}").await
+}
+
+/// A RoomService call through `client` to the server at `base`: a JSON body, and the token
+/// as bearer when there is one.
+fn twirp_request(
+    client: &reqwest::Client,
+    base: &str,
+    method: &str,
+    token: Option<&str>,
+    body: &'static str,
+) -> reqwest::RequestBuilder {
+    let mut request = client
+        .post(format!("{base}{PREFIX}{method}"))
+        .header("content-type", JSON)
+        .body(body);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request
+}
+
+/// Asserts a Twirp error answer: the status and the error code in the JSON body.
+#[track_caller]
+fn assert_twirp_error(case: &str, r: &Reply, status: u16, code: &str) {
+    assert_eq!(
+        (r.status, r.json()["code"].as_str()),
+        (status, Some(code)),
+        "{case}: {}",
+        r.body
+    );
+}
+
 async fn start() -> TestServer {
     TestServer::start(TestServerConfig::default())
         .await
@@ -102,10 +142,8 @@ async fn start() -> TestServer {
 #[tokio::test]
 async fn create_and_list_rooms() {
     let server = start().await;
-    let r = call_json(
+    let r = create_room(
         &server,
-        "CreateRoom",
-        Some(&create_token()),
         r#"{"name":"a","emptyTimeout":600,"max_participants":4,"metadata":"m"}"#,
     )
     .await;
@@ -124,27 +162,13 @@ async fn create_and_list_rooms() {
     assert_eq!(a["metadata"], "m");
     assert!(a["creation_time"].as_str().unwrap().parse::<i64>().unwrap() >= now() - 5);
     // Again, with other settings: the room as it was.
-    let again = call_json(
-        &server,
-        "CreateRoom",
-        Some(&create_token()),
-        r#"{"name":"a","emptyTimeout":30}"#,
-    )
-    .await;
+    let again = create_room(&server, r#"{"name":"a","emptyTimeout":30}"#).await;
     assert_eq!(again.json(), a);
-    call_json(
-        &server,
-        "CreateRoom",
-        Some(&create_token()),
-        r#"{"name":"b"}"#,
-    )
-    .await;
+    create_room(&server, r#"{"name":"b"}"#).await;
     assert_eq!(server.rooms().len(), 2);
     assert_eq!(server.room("b").unwrap()["empty_timeout"], 300);
 
-    let all = call_json(&server, "ListRooms", Some(&list_token()), "{}")
-        .await
-        .json();
+    let all = list_rooms(&server).await.json();
     let names: Vec<&str> = all["rooms"]
         .as_array()
         .unwrap()
@@ -163,17 +187,8 @@ async fn create_and_list_rooms() {
     assert_eq!(some["rooms"].as_array().unwrap().len(), 1);
     assert_eq!(some["rooms"][0]["name"], "b");
 
-    let r = call_json(
-        &server,
-        "CreateRoom",
-        Some(&create_token()),
-        r#"{"name":7}"#,
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.json()["code"].as_str()),
-        (400, Some("malformed"))
-    );
+    let r = create_room(&server, r#"{"name":7}"#).await;
+    assert_twirp_error("a name that is not a string", &r, 400, "malformed");
     assert_eq!(server.attempts("CreateRoom"), 4);
 }
 
@@ -245,37 +260,33 @@ async fn only_create_and_list_are_served() {
         r#"{"room":"a"}"#,
     )
     .await;
-    assert_eq!(
-        (r.status, r.json()["code"].as_str()),
-        (501, Some("unimplemented"))
-    );
+    assert_twirp_error("DeleteRoom", &r, 501, "unimplemented");
     let r = send(&server, "GET", "/nothing", &[], "").await;
     assert_eq!((r.status, r.body.as_str()), (404, "404 page not found"));
     let auth = format!("Bearer {}", list_token());
-    let r = send(
-        &server,
-        "POST",
-        &format!("{PREFIX}ListRooms"),
-        &[("authorization", &auth), ("content-type", "text/plain")],
-        "{}",
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.json()["code"].as_str()),
-        (404, Some("bad_route"))
-    );
-    let r = send(
-        &server,
-        "GET",
-        &format!("{PREFIX}ListRooms"),
-        &[("authorization", &auth)],
-        "",
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.json()["code"].as_str()),
-        (404, Some("bad_route"))
-    );
+    // A Twirp route, but not asked for as Twirp asks.
+    for (case, method, headers, body) in [
+        (
+            "a text body",
+            "POST",
+            vec![
+                ("authorization", auth.as_str()),
+                ("content-type", "text/plain"),
+            ],
+            "{}",
+        ),
+        ("GET", "GET", vec![("authorization", auth.as_str())], ""),
+    ] {
+        let r = send(
+            &server,
+            method,
+            &format!("{PREFIX}ListRooms"),
+            &headers,
+            body,
+        )
+        .await;
+        assert_twirp_error(case, &r, 404, "bad_route");
+    }
 }
 
 #[tokio::test]
@@ -283,13 +294,13 @@ async fn status_faults_answer_like_a_proxy_then_recover() {
     let server = start().await;
     server.inject(Fault::Status(503), 2);
     for _ in 0..2 {
-        let r = call_json(&server, "ListRooms", Some(&list_token()), "{}").await;
+        let r = list_rooms(&server).await;
         assert_eq!(
             (r.status, r.content_type.as_str(), r.body.as_str()),
             (503, TEXT, "503 Service Unavailable\n")
         );
     }
-    let r = call_json(&server, "ListRooms", Some(&list_token()), "{}").await;
+    let r = list_rooms(&server).await;
     assert_eq!((r.status, r.body.as_str()), (200, r#"{"rooms":[]}"#));
     assert_eq!(server.attempts("ListRooms"), 3);
     assert_eq!(server.pending_faults(), 0);
@@ -300,13 +311,7 @@ async fn status_faults_answer_like_a_proxy_then_recover() {
         (500, "500 Internal Server Error\n"),
     ] {
         server.inject(Fault::Status(status), 1);
-        let r = call_json(
-            &server,
-            "CreateRoom",
-            Some(&create_token()),
-            r#"{"name":"x"}"#,
-        )
-        .await;
+        let r = create_room(&server, r#"{"name":"x"}"#).await;
         assert_eq!((r.status, r.body.as_str()), (status, text));
     }
     // Faulted requests never reached the service.
@@ -325,43 +330,23 @@ async fn twirp_faults_answer_like_livekit() {
         1,
     );
     server.inject(Fault::twirp("internal", "boom"), 1);
-    let r = call_json(
-        &server,
-        "CreateRoom",
-        Some(&create_token()),
-        r#"{"name":"x"}"#,
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.content_type.as_str(), r.body.as_str()),
+    // The faults in the order queued, then the service itself.
+    for (case, status, body) in [
         (
+            "unavailable",
             503,
-            JSON,
-            r#"{"code":"unavailable","msg":"twirp error unknown: no response from servers"}"#
-        )
-    );
-    let r = call_json(
-        &server,
-        "CreateRoom",
-        Some(&create_token()),
-        r#"{"name":"x"}"#,
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.body.as_str()),
-        (500, r#"{"code":"internal","msg":"boom"}"#)
-    );
-    assert_eq!(
-        call_json(
-            &server,
-            "CreateRoom",
-            Some(&create_token()),
-            r#"{"name":"x"}"#
-        )
-        .await
-        .status,
-        200
-    );
+            r#"{"code":"unavailable","msg":"twirp error unknown: no response from servers"}"#,
+        ),
+        ("internal", 500, r#"{"code":"internal","msg":"boom"}"#),
+    ] {
+        let r = create_room(&server, r#"{"name":"x"}"#).await;
+        assert_eq!(
+            (r.status, r.content_type.as_str(), r.body.as_str()),
+            (status, JSON, body),
+            "{case}"
+        );
+    }
+    assert_eq!(create_room(&server, r#"{"name":"x"}"#).await.status, 200);
     assert_eq!(server.attempts("CreateRoom"), 3);
 }
 
@@ -392,24 +377,21 @@ async fn dropped_connections_get_no_response() {
     }
 
     // With an HTTP client: a transport error, not a status.
-    let err = client()
-        .post(format!("{}{PREFIX}CreateRoom", server.url()))
-        .header("content-type", JSON)
-        .header("authorization", format!("Bearer {}", create_token()))
-        .body(r#"{"name":"dropped"}"#)
-        .send()
-        .await
-        .unwrap_err();
+    let token = create_token();
+    let err = twirp_request(
+        &client(),
+        &server.url(),
+        "CreateRoom",
+        Some(&token),
+        r#"{"name":"dropped"}"#,
+    )
+    .send()
+    .await
+    .unwrap_err();
     assert!(err.status().is_none() && !err.is_timeout(), "{err:?}");
 
     // Then the server answers again, and nothing was created meanwhile.
-    let r = call_json(
-        &server,
-        "CreateRoom",
-        Some(&create_token()),
-        r#"{"name":"kept"}"#,
-    )
-    .await;
+    let r = create_room(&server, r#"{"name":"kept"}"#).await;
     assert_eq!(r.status, 200);
     assert_eq!(server.rooms().len(), 1);
     assert_eq!(server.attempts("CreateRoom"), 3);
@@ -422,11 +404,11 @@ async fn latency_per_request_and_standing() {
     let server = start().await;
     server.inject(Fault::Delay(Duration::from_millis(300)), 1);
     let t = Instant::now();
-    let r = call_json(&server, "ListRooms", Some(&list_token()), "{}").await;
+    let r = list_rooms(&server).await;
     assert_eq!(r.status, 200, "a delayed request is then served normally");
     assert!(t.elapsed() >= Duration::from_millis(300));
     let t = Instant::now();
-    call_json(&server, "ListRooms", Some(&list_token()), "{}").await;
+    list_rooms(&server).await;
     assert!(
         t.elapsed() < Duration::from_millis(250),
         "only the next one"
@@ -434,14 +416,12 @@ async fn latency_per_request_and_standing() {
 
     // A client timeout shorter than the delay: the client gives up, the attempt is counted.
     server.inject(Fault::Delay(Duration::from_millis(800)), 1);
-    let err = reqwest::Client::builder()
+    let impatient = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_millis(200))
         .build()
-        .unwrap()
-        .post(format!("{}{PREFIX}ListRooms", server.url()))
-        .header("content-type", JSON)
-        .body("{}")
+        .unwrap();
+    let err = twirp_request(&impatient, &server.url(), "ListRooms", None, "{}")
         .send()
         .await
         .unwrap_err();
@@ -453,7 +433,7 @@ async fn latency_per_request_and_standing() {
     server.set_latency(Some(Duration::from_millis(150)));
     server.inject(Fault::Status(504), 1);
     let t = Instant::now();
-    let r = call_json(&server, "ListRooms", Some(&list_token()), "{}").await;
+    let r = list_rooms(&server).await;
     assert_eq!(r.status, 504);
     assert!(t.elapsed() >= Duration::from_millis(150));
     let t = Instant::now();
@@ -484,37 +464,13 @@ async fn faults_can_target_one_method() {
         501
     );
     assert_eq!(send(&server, "GET", "/", &[], "").await.status, 200);
-    assert_eq!(
-        call_json(&server, "ListRooms", Some(&list_token()), "{}")
-            .await
-            .status,
-        502
-    );
-    assert_eq!(
-        call_json(&server, "ListRooms", Some(&list_token()), "{}")
-            .await
-            .status,
-        502
-    );
-    assert_eq!(
-        call_json(&server, "ListRooms", Some(&list_token()), "{}")
-            .await
-            .status,
-        200
-    );
+    for (attempt, status) in [(1, 502), (2, 502), (3, 200)] {
+        let r = list_rooms(&server).await;
+        assert_eq!(r.status, status, "ListRooms, attempt {attempt}");
+    }
     assert_eq!(server.pending_faults(), 1);
     server.clear_faults();
-    assert_eq!(
-        call_json(
-            &server,
-            "CreateRoom",
-            Some(&create_token()),
-            r#"{"name":"a"}"#
-        )
-        .await
-        .status,
-        200
-    );
+    assert_eq!(create_room(&server, r#"{"name":"a"}"#).await.status, 200);
     assert_eq!(
         (
             server.attempts("ListRooms"),
@@ -534,9 +490,7 @@ async fn refused_url_refuses() {
     assert!(refused.starts_with("http://127.0.0.1:"));
     assert_ne!(refused, server.url());
     for _ in 0..2 {
-        let err = client()
-            .post(format!("{refused}{PREFIX}ListRooms"))
-            .body("{}")
+        let err = twirp_request(&client(), &refused, "ListRooms", None, "{}")
             .send()
             .await
             .unwrap_err();
@@ -560,18 +514,14 @@ async fn dropping_the_server_stops_it() {
             .await
             .unwrap();
     server.inject(Fault::Delay(Duration::from_millis(300)), 1);
-    let url = format!("{}{PREFIX}ListRooms", server.url());
-    let token = list_token();
-    let in_flight = tokio::spawn(async move {
-        client()
-            .post(url)
-            .header("content-type", JSON)
-            .header("authorization", format!("Bearer {token}"))
-            .body("{}")
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-    });
+    let request = twirp_request(
+        &client(),
+        &server.url(),
+        "ListRooms",
+        Some(&list_token()),
+        "{}",
+    );
+    let in_flight = tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let addr = server.addr();
     server.shutdown().await;
