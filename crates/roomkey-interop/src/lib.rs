@@ -4,8 +4,8 @@
 //! realtime `livekit`, the Rust `livekit-api` crate, and `livekit-client` in Chromium.
 //!
 //! This library is the harness the tests share: where the tools are ([`paths`]), the network
-//! namespace the real server runs in ([`netns`]), the server itself ([`livekit`]), and
-//! `roomkey serve` ([`serve`]). Run
+//! namespace the real server runs in ([`netns`]), the server itself ([`livekit`]),
+//! `roomkey serve` ([`serve`]), and bounded runs of the helper programs ([`process`]). Run
 //!
 //! ```text
 //! bash interop/setup.sh                                  # builds and installs under interop/
@@ -22,6 +22,7 @@
 pub mod livekit;
 pub mod netns;
 pub mod paths;
+pub mod process;
 pub mod serve;
 pub mod specs;
 

@@ -18,15 +18,15 @@
 //!   (`… 401 Unauthorized - invalid token: …, error: token has invalid claims: token is expired`);
 //! - data from a participant without the data permission is dropped without an error to it.
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use roomkey_interop::LiveKitServer;
 use roomkey_interop::paths::{
-    interop_dir, python_program, require_file, roomkey_binary, scratch_dir, setup_hint,
+    interop_dir, python_program, require_file, roomkey_binary, scratch_dir,
 };
+use roomkey_interop::process::run_json;
 use roomkey_token::{AccessToken, ApiSecret, KeyPair, TrackSource, VideoGrant, unix_now};
 use serde_json::{Value, json};
 
@@ -105,66 +105,12 @@ fn drive(server: &LiveKitServer, mut script: Value) -> Value {
         interop_dir().join("python/participant.py"),
         "the participant driver",
     );
-    let mut child = Command::new(&python)
-        .arg(&driver)
+    let mut cmd = Command::new(&python);
+    cmd.arg(&driver)
         .current_dir(interop_dir())
-        .env("PYTHONUNBUFFERED", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {}", python.display(), setup_hint()));
+        .env("PYTHONUNBUFFERED", "1");
     let body = serde_json::to_vec(&script).expect("script serializes");
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let writer = std::thread::spawn(move || stdin.write_all(&body));
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        stdout.read_to_end(&mut buf).map(|_| buf)
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        stderr.read_to_end(&mut buf).map(|_| buf)
-    });
-    let deadline = Instant::now() + DRIVER_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the driver") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("write the script to the driver");
-    let out = out_reader
-        .join()
-        .expect("stdout thread")
-        .unwrap_or_default();
-    let err = err_reader
-        .join()
-        .expect("stderr thread")
-        .unwrap_or_default();
-    let err = String::from_utf8_lossy(&err);
-    let status =
-        status.unwrap_or_else(|| panic!("participant.py ran past {DRIVER_LIMIT:?}:\n{err}"));
-    assert!(
-        status.success(),
-        "participant.py failed ({status}):\n{err}\n{}",
-        setup_hint()
-    );
-    let report: Value = serde_json::from_slice(&out).unwrap_or_else(|e| {
-        panic!(
-            "participant.py printed no JSON ({e}):\n{}\n{err}",
-            String::from_utf8_lossy(&out)
-        )
-    });
+    let report = run_json(cmd, &body, DRIVER_LIMIT, "participant.py");
     eprintln!("participant.py report: {report:#}");
     assert_eq!(
         report["timed_out"], false,

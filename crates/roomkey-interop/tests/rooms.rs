@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use roomkey_interop::LiveKitServer;
 use roomkey_interop::livekit::{free_tcp_port, http_client};
 use roomkey_interop::paths::{interop_dir, node_program, roomkey_binary};
+use roomkey_interop::process::run_json;
 use roomkey_token::{AccessToken, ApiSecret, KeyPair, VideoGrant};
 use serde_json::{Value, json};
 
@@ -101,49 +102,14 @@ fn node_state(server: &LiveKitServer, ask: Value) -> Value {
         .as_object_mut()
         .expect("object")
         .extend(ask.as_object().expect("an object").clone());
-    let mut child = Command::new(node_program())
-        .arg(interop_dir().join("node/roomstate.mjs"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start node");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write to node");
-    let out = wait_output(child, Duration::from_secs(30), "node roomstate.mjs");
-    assert!(
-        out.status.success(),
-        "roomstate.mjs failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("roomstate.mjs prints JSON")
-}
-
-/// Waits for a child with a deadline; kills it (by its own handle) when the deadline passes.
-fn wait_output(
-    mut child: std::process::Child,
-    within: Duration,
-    what: &str,
-) -> std::process::Output {
-    let deadline = Instant::now() + within;
-    loop {
-        if child.try_wait().expect("poll child").is_some() {
-            return child.wait_with_output().expect("child output");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("child output");
-            panic!(
-                "{what} did not finish within {within:?}; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut cmd = Command::new(node_program());
+    cmd.arg(interop_dir().join("node/roomstate.mjs"));
+    run_json(
+        cmd,
+        input.to_string().as_bytes(),
+        Duration::from_secs(30),
+        "node roomstate.mjs",
+    )
 }
 
 /// Polls `check` every 100 ms until it gives a value, for at most `within`.

@@ -22,13 +22,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use livekit_api::access_token as lk;
-use roomkey_interop::paths::{interop_dir, node_program, python_program, repo_root, setup_hint};
+use roomkey_interop::paths::{interop_dir, node_program, python_program, repo_root};
+use roomkey_interop::process::run_json;
 use roomkey_interop::specs::SpecEntry;
 use roomkey_token::{AccessToken, ApiSecret, Claims, KeyPair, KeySet, Verifier, VerifyError};
 use serde_json::{Map, Value, json};
@@ -309,6 +309,9 @@ fn base64url_decode(s: &str) -> Vec<u8> {
 // Running the Node and Python scripts and the Go helper
 // ---------------------------------------------------------------------------------------------
 
+/// Longest one helper run may take (all the specs at once take a few seconds).
+const HELPER_WITHIN: Duration = Duration::from_secs(300);
+
 /// A helper program and its arguments: `node interop/node/mint.mjs`,
 /// `python interop/python/verify.py`, `roomkey-go-ref decode`, ….
 struct Helper {
@@ -351,36 +354,9 @@ impl Helper {
 
     /// Like [`Helper::run`], with the input as text (to control its key order).
     fn run_text(&self, input: String) -> Value {
-        let what = self.describe();
-        let mut child = Command::new(&self.program)
-            .args(&self.args)
-            .current_dir(interop_dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {what}: {e}; {}", setup_hint()));
-        let body = input.into_bytes();
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        let writer = std::thread::spawn(move || stdin.write_all(&body));
-        let out = child.wait_with_output().expect("child runs");
-        writer
-            .join()
-            .expect("writer thread")
-            .unwrap_or_else(|e| panic!("writing to {what}: {e}"));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "{what} failed ({}):\n{stderr}\n{}",
-            out.status,
-            setup_hint()
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{what} printed no JSON ({e}):\n{}\n{stderr}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args).current_dir(interop_dir());
+        run_json(cmd, input.as_bytes(), HELPER_WITHIN, &self.describe())
     }
 }
 

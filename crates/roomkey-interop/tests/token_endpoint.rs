@@ -15,9 +15,8 @@
 //! token_endpoint`), after `bash interop/setup.sh`, `bash scripts/install-browser` and
 //! `cargo build -p roomkey`; without them it fails and says which is missing.
 
-use std::io::Read as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -26,6 +25,7 @@ use livekit_token_source::{
 };
 use roomkey_interop::livekit::http_client;
 use roomkey_interop::paths::{interop_dir, node_program};
+use roomkey_interop::process::run_bounded;
 use roomkey_interop::{LiveKitOptions, LiveKitServer, RoomkeyServe};
 use roomkey_token::{ApiSecret, KeyPair, KeySet, Verifier};
 use serde_json::{Value, json};
@@ -78,57 +78,6 @@ fn tokens_issued(roomkey: &RoomkeyServe) -> u64 {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("not a counter line: {line}"))
-}
-
-/// A child process killed on drop.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs a command to its end, at most `within`; its exit status, stdout and stderr. Panics (after
-/// killing it) when it runs longer.
-fn run_bounded(mut cmd: Command, within: Duration, what: &str) -> (i32, String, String) {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = Killed(
-        cmd.spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}")),
-    );
-    let pipe = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = r.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = pipe(Box::new(child.0.stdout.take().expect("piped stdout")));
-    let stderr = pipe(Box::new(child.0.stderr.take().expect("piped stderr")));
-    let deadline = Instant::now() + within;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("poll the child") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.0.kill();
-            let _ = child.0.wait();
-            panic!(
-                "{what} ran longer than {within:?} and was killed; its stderr:\n{}",
-                stderr.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (
-        status.code().unwrap_or(-1),
-        stdout.join().unwrap_or_default(),
-        stderr.join().unwrap_or_default(),
-    )
 }
 
 fn dev_verifier() -> Verifier {
@@ -244,8 +193,12 @@ fn livekit_client_in_chromium_joins_the_real_server_with_a_token_from_roomkey_se
         .args(["--key", DEV_KEY, "--secret", DEV_SECRET])
         .args(["--request", &request.to_string()]);
     let started = Instant::now();
-    let (code, stdout, stderr) =
-        run_bounded(cmd, DRIVER_WITHIN, "interop/browser/livekit-join.mjs");
+    let run = run_bounded(cmd, &[], DRIVER_WITHIN, "interop/browser/livekit-join.mjs");
+    let code = run.status.code().unwrap_or(-1);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
     eprintln!(
         "livekit-join.mjs took {:?}; its stderr:\n{stderr}",
         started.elapsed()

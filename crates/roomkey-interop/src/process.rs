@@ -1,0 +1,114 @@
+//! Running a helper program (a Node or Python script, the Go helper, a browser driver) to its
+//! end for a test, bounded: a helper that hangs fails the test that ran it, with its stderr,
+//! instead of hanging the whole run.
+
+use std::io::{Read, Write as _};
+use std::process::{Command, Output, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::paths::setup_hint;
+
+/// Runs `cmd` with `input` on its stdin (then closed) and returns its exit status, stdout and
+/// stderr. Panics when it cannot start (with the setup hint), when writing its input fails, and
+/// (after killing it) when it runs longer than `within`, showing its stderr. `what` names it in
+/// those messages.
+pub fn run_bounded(mut cmd: Command, input: &[u8], within: Duration, what: &str) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}; {}", setup_hint()));
+    // Written and read on threads of their own, so that neither side waits on a full pipe.
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let stdout = read_to_end(child.stdout.take().expect("piped stdout"));
+    let stderr = read_to_end(child.stderr.take().expect("piped stderr"));
+    let deadline = Instant::now() + within;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what} ran longer than {within:?} and was killed; its stderr:\n{}",
+                String::from_utf8_lossy(&joined(stderr))
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = joined(stderr);
+    if let Err(e) = writer.join().expect("stdin writer thread") {
+        panic!(
+            "writing to {what} failed ({e}); its stderr:\n{}",
+            String::from_utf8_lossy(&stderr)
+        );
+    }
+    Output {
+        status,
+        stdout: joined(stdout),
+        stderr,
+    }
+}
+
+/// Like [`run_bounded`], for a helper that prints one JSON value: panics, with its stderr and
+/// the setup hint, unless it exits successfully and prints JSON; returns that value.
+pub fn run_json(cmd: Command, input: &[u8], within: Duration, what: &str) -> Value {
+    let out = run_bounded(cmd, input, within, what);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{stderr}\n{}",
+        out.status,
+        setup_hint()
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what} printed no JSON ({e}):\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn read_to_end(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+fn joined(reader: JoinHandle<Vec<u8>>) -> Vec<u8> {
+    reader.join().expect("pipe reader thread")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_reaches_the_program_and_its_output_comes_back() {
+        let out = run_bounded(
+            Command::new("cat"),
+            b"hello",
+            Duration::from_secs(10),
+            "cat",
+        );
+        assert!(out.status.success());
+        assert_eq!(out.stdout, b"hello");
+    }
+
+    #[test]
+    #[should_panic(expected = "sleep ran longer than")]
+    fn a_program_past_its_time_is_killed_and_fails_the_test() {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        run_bounded(cmd, b"", Duration::from_millis(200), "sleep");
+    }
+}
