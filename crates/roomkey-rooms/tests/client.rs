@@ -20,12 +20,26 @@ fn fast_options() -> ClientOptions {
     o
 }
 
-async fn setup() -> (TestServer, RoomClient) {
-    let server = TestServer::start(TestServerConfig::default())
+async fn start_server() -> TestServer {
+    TestServer::start(TestServerConfig::default())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn setup() -> (TestServer, RoomClient) {
+    let server = start_server().await;
     let client = RoomClient::with_options(&server.url(), dev_key(), fast_options()).unwrap();
     (server, client)
+}
+
+/// The error of one `CreateRoom` call that meets `fault`, counted from zero attempts.
+async fn create_room_error(server: &TestServer, client: &RoomClient, fault: Fault) -> RoomError {
+    server.reset_attempts();
+    server.inject_for("CreateRoom", fault, 1);
+    client
+        .create_room(&CreateRoomRequest::new("x"))
+        .await
+        .unwrap_err()
 }
 
 #[tokio::test]
@@ -58,27 +72,15 @@ async fn gateway_errors_are_retried_up_to_three_attempts() {
 #[tokio::test]
 async fn other_errors_are_not_retried() {
     let (server, client) = setup().await;
-    server.inject_for("CreateRoom", Fault::Status(500), 1);
-    let err = client
-        .create_room(&CreateRoomRequest::new("x"))
-        .await
-        .unwrap_err();
+    let err = create_room_error(&server, &client, Fault::Status(500)).await;
     assert!(
         matches!(err, RoomError::Server { status: 500, .. }),
         "{err:?}"
     );
     assert_eq!(server.attempts("CreateRoom"), 1);
 
-    server.reset_attempts();
-    server.inject_for(
-        "CreateRoom",
-        Fault::twirp("invalid_argument", "bad things"),
-        1,
-    );
-    let err = client
-        .create_room(&CreateRoomRequest::new("x"))
-        .await
-        .unwrap_err();
+    let invalid = Fault::twirp("invalid_argument", "bad things");
+    let err = create_room_error(&server, &client, invalid).await;
     match &err {
         RoomError::Server {
             status: 400,
@@ -93,16 +95,8 @@ async fn other_errors_are_not_retried() {
     }
     assert_eq!(server.attempts("CreateRoom"), 1, "4xx is never retried");
 
-    server.reset_attempts();
-    server.inject_for(
-        "CreateRoom",
-        Fault::twirp("unauthenticated", "permissions denied"),
-        1,
-    );
-    let err = client
-        .create_room(&CreateRoomRequest::new("x"))
-        .await
-        .unwrap_err();
+    let denied = Fault::twirp("unauthenticated", "permissions denied");
+    let err = create_room_error(&server, &client, denied).await;
     assert!(
         matches!(
             err,
@@ -152,9 +146,7 @@ async fn dropped_connections_are_retried() {
 
 #[tokio::test]
 async fn refused_port_is_unreachable_after_three_attempts() {
-    let server = TestServer::start(TestServerConfig::default())
-        .await
-        .unwrap();
+    let server = start_server().await;
     let client =
         RoomClient::with_options(&server.refused_url(), dev_key(), fast_options()).unwrap();
     let started = Instant::now();
@@ -174,9 +166,7 @@ async fn refused_port_is_unreachable_after_three_attempts() {
 
 #[tokio::test]
 async fn slow_answers_time_out_without_retry() {
-    let server = TestServer::start(TestServerConfig::default())
-        .await
-        .unwrap();
+    let server = start_server().await;
     let mut options = fast_options();
     options.timeout = Duration::from_millis(300);
     let client = RoomClient::with_options(&server.url(), dev_key(), options).unwrap();
@@ -208,12 +198,8 @@ async fn slow_answers_time_out_without_retry() {
 
     // Latency below the timeout is fine.
     server.inject_for("CreateRoom", Fault::Delay(Duration::from_millis(50)), 1);
-    assert!(
-        client
-            .create_room(&CreateRoomRequest::new("slow"))
-            .await
-            .is_ok()
-    );
+    let room = client.create_room(&CreateRoomRequest::new("slow")).await;
+    assert!(room.is_ok(), "{room:?}");
 }
 
 /// A reverse proxy that serves LiveKit under a path prefix: the client must call
