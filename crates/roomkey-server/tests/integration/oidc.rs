@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -41,15 +42,11 @@ fn unsigned(header: &Value, claims: &Value) -> String {
     )
 }
 
-/// A session for `mallory` signed with `key` under a header of `alg` and `kid`, whatever the
-/// provider publishes for that kid.
-fn mallory_signed_as(
-    alg: jsonwebtoken::Algorithm,
-    kid: &str,
-    key: &jsonwebtoken::EncodingKey,
-) -> String {
+/// A session for `mallory` signed with `key` under a header of `alg` and the kid `rsa-1`,
+/// whatever the provider publishes for that kid.
+fn mallory_under_rsa_kid(alg: Algorithm, key: &jsonwebtoken::EncodingKey) -> String {
     let mut header = jsonwebtoken::Header::new(alg);
-    header.kid = Some(kid.into());
+    header.kid = Some("rsa-1".into());
     jsonwebtoken::encode(&header, &session_claims("mallory"), key).unwrap()
 }
 
@@ -161,13 +158,14 @@ async fn bad_sessions_get_401() {
     let rsa = |patch: Value| sign_session(TestKey::RsaA, "rsa-1", &with(patch));
     let hs256 = |secret: &[u8]| {
         let key = jsonwebtoken::EncodingKey::from_secret(secret).unwrap();
-        mallory_signed_as(jsonwebtoken::Algorithm::HS256, "rsa-1", &key)
+        mallory_under_rsa_kid(Algorithm::HS256, &key)
     };
     let alg_none = unsigned(
         &json!({"alg": "none", "typ": "JWT", "kid": "rsa-1"}),
         &session_claims("mallory"),
     );
     let rsa_public_jwk = serde_json::to_vec(&TestKey::RsaA.jwk("rsa-1")).unwrap();
+    let (ec_key, rsa_key) = (TestKey::Ec.encoding_key(), TestKey::RsaA.encoding_key());
     // (what is wrong, the session, what the message says)
     let cases: Vec<(&str, String, &str)> = vec![
         ("expired", rsa(json!({"exp": now - 120})), "expired"),
@@ -194,11 +192,7 @@ async fn bad_sessions_get_401() {
         // An RSA key's kid in an ES256 header (and the reverse).
         (
             "ES256 under an RSA kid",
-            mallory_signed_as(
-                jsonwebtoken::Algorithm::ES256,
-                "rsa-1",
-                &TestKey::Ec.encoding_key(),
-            ),
+            mallory_under_rsa_kid(Algorithm::ES256, &ec_key),
             "",
         ),
         ("alg none", alg_none.clone(), ""),
@@ -216,11 +210,7 @@ async fn bad_sessions_get_401() {
         ),
         (
             "RS384",
-            mallory_signed_as(
-                jsonwebtoken::Algorithm::RS384,
-                "rsa-1",
-                &TestKey::RsaA.encoding_key(),
-            ),
+            mallory_under_rsa_kid(Algorithm::RS384, &rsa_key),
             "RS256 and ES256",
         ),
         ("garbage shaped like a JWT", "a.b.c".to_owned(), ""),
