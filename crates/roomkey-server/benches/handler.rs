@@ -57,7 +57,7 @@ ttl = "15m"
 can_publish = true
 can_subscribe = true
 "#,
-        sha256_hex(KEY)
+        roomkey_server::hash_key(KEY)
     );
     let env = EnvOverrides {
         api_key: Some("APIbench".into()),
@@ -67,8 +67,12 @@ can_subscribe = true
     let config = Config::parse("bench.toml", &text, &env, None).expect("the bench configuration");
     // Logs as `roomkey serve --config` with JSON logs: the audit line straight into the writer.
     let (sink, _guard) = LogSink::spawn(Box::new(std::io::sink()));
-    let app = App::with_audit_log(config, AuditLog::Json(sink.clone())).expect("the app");
+    let app = App::with_audit_log(config.clone(), AuditLog::Json(sink.clone())).expect("the app");
     let router = roomkey_server::router(Arc::clone(&app));
+    // The same, with the audit line as a `tracing` event formatted by tracing-subscriber's JSON
+    // layer: what the hand-written audit writer saves.
+    let through_tracing =
+        roomkey_server::router(App::with_audit_log(config, AuditLog::Events).expect("the app"));
     let constant = axum::Router::new().route(
         "/api/token",
         axum::routing::post(|body: axum::body::Bytes| async move {
@@ -103,6 +107,13 @@ can_subscribe = true
     group.bench_function("roomkey", |b| {
         b.iter(|| runtime.block_on(router.clone().oneshot(request())).unwrap());
     });
+    group.bench_function("roomkey, audit line through tracing", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(through_tracing.clone().oneshot(request()))
+                .unwrap()
+        });
+    });
     group.bench_function("constant", |b| {
         b.iter(|| {
             runtime
@@ -111,14 +122,6 @@ can_subscribe = true
         });
     });
     group.finish();
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 criterion_group!(benches, handler);
