@@ -1,5 +1,5 @@
-//! JSON strings written straight into bytes, for the server's hot path: the token answer and
-//! the log lines. Escapes what JSON requires (`"`, `\` and the control characters) and nothing
+//! JSON strings written straight into bytes, for the audit line on the server's hot path (see
+//! `logging`). Escapes what JSON requires (`"`, `\` and the control characters) and nothing
 //! else, as serde_json does.
 
 /// Appends `s` as a JSON string, quotes included.
@@ -8,24 +8,6 @@ pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     escape_into(out, s);
     out.push(b'"');
-}
-
-/// The length of `s` written as a JSON string by [`push_str`], quotes included.
-pub(crate) fn quoted_len(s: &str) -> usize {
-    let bytes = s.as_bytes();
-    let inner = if any_needs_escape(bytes) {
-        bytes
-            .iter()
-            .map(|&b| match b {
-                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-                0..=0x1f => 6,
-                _ => 1,
-            })
-            .sum()
-    } else {
-        bytes.len()
-    };
-    inner + 2
 }
 
 /// Appends `s` escaped for the inside of a JSON string.
@@ -137,7 +119,6 @@ mod tests {
             every_ascii.as_str(),
         ] {
             assert_eq!(ours(s), serde_json::to_string(s).unwrap(), "{s:?}");
-            assert_eq!(quoted_len(s), ours(s).len(), "{s:?}");
         }
     }
 
@@ -164,11 +145,6 @@ mod tests {
         }
 
         #[test]
-        fn quoted_len_is_the_length_written(s in any::<String>()) {
-            prop_assert_eq!(quoted_len(&s), ours(&s).len());
-        }
-
-        #[test]
         fn strings_of_json_specials_escape_as_serde_json_does(
             s in proptest::collection::vec(
                 prop_oneof![Just('"'), Just('\\'), Just('\n'), Just('\u{1}'), Just('a'), Just('é')],
@@ -176,7 +152,6 @@ mod tests {
             ).prop_map(|c| c.into_iter().collect::<String>())
         ) {
             prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
-            prop_assert_eq!(quoted_len(&s), ours(&s).len());
         }
     }
 }

@@ -229,6 +229,24 @@ impl Reply {
         assert_eq!(self.json["room_name"], claims.room(), "{}", self.text);
         assert_eq!(self.json["participant_name"], claims.name.as_str());
         assert!(self.json["server_url"].is_string());
+        let mut keys: Vec<&str> = self
+            .json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "participant_name",
+                "participant_token",
+                "room_name",
+                "server_url"
+            ],
+            "the standard answer has its four fields and nothing else"
+        );
         claims
     }
 }
