@@ -7,6 +7,7 @@
 //! configuration, the lists and the attributes go through serde. `tests::matches_serde` keeps the two in
 //! step.
 
+// Kept hand-written: 170 ns of a 690 ns mint against serde_json alone (BENCHMARKS.md appendix).
 use serde::Serialize;
 
 use crate::claims::Claims;

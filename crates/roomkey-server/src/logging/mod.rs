@@ -120,6 +120,7 @@ fn with_line(write: impl Fn(&mut Vec<u8>)) {
 /// Writes one line to `sink` without going through `tracing`, exactly as [`json_layer`] writes an
 /// event of this level, target, message and fields: for the server's hot-path event (the
 /// audit line), whose fields are known in advance. The caller checks that the event is enabled.
+// Kept hand-written: through json_layer an issued token costs 1.9 µs more CPU (benches/handler.rs).
 pub(crate) fn write_line(
     sink: &LogSink,
     now: SystemTime,
