@@ -229,14 +229,8 @@ impl Reply {
         assert_eq!(self.json["room_name"], claims.room(), "{}", self.text);
         assert_eq!(self.json["participant_name"], claims.name.as_str());
         assert!(self.json["server_url"].is_string());
-        let mut keys: Vec<&str> = self
-            .json
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(|k| k.as_str())
-            .collect();
-        keys.sort_unstable();
+        let mut keys: Vec<_> = self.json.as_object().unwrap().keys().collect();
+        keys.sort();
         assert_eq!(
             keys,
             [

@@ -25,18 +25,7 @@ async fn an_empty_request_gets_a_fresh_room_and_a_generated_identity() {
     assert!(video.room_join);
     assert_eq!(video.can_update_own_metadata, Some(true));
     assert!(claims.room_config.is_none());
-    // Exactly the four documented keys.
-    let mut keys: Vec<_> = a.json.as_object().unwrap().keys().cloned().collect();
-    keys.sort();
-    assert_eq!(
-        keys,
-        [
-            "participant_name",
-            "participant_token",
-            "room_name",
-            "server_url"
-        ]
-    );
+    // `issued()` has checked that the answer has exactly the four documented keys.
 
     // A second call without a room gets another room (components-js relies on it).
     let b = token(&r, Some(BACKEND_KEY), json!({})).await.issued();
