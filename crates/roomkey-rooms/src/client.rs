@@ -44,22 +44,38 @@ impl Default for ClientOptions {
     }
 }
 
-/// A RoomService method and the one grant it needs.
+/// A RoomService or AgentDispatchService method and the one grant it needs.
 #[derive(Debug, Clone, Copy)]
-enum Method {
+pub(crate) enum Method {
     CreateRoom,
     ListRooms,
     DeleteRoom,
     ListParticipants,
+    CreateDispatch,
+    ListDispatch,
+    DeleteDispatch,
 }
 
 impl Method {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Method::CreateRoom => "CreateRoom",
             Method::ListRooms => "ListRooms",
             Method::DeleteRoom => "DeleteRoom",
             Method::ListParticipants => "ListParticipants",
+            Method::CreateDispatch => "CreateDispatch",
+            Method::ListDispatch => "ListDispatch",
+            Method::DeleteDispatch => "DeleteDispatch",
+        }
+    }
+
+    /// The Twirp service, as it appears in the path.
+    fn service(self) -> &'static str {
+        match self {
+            Method::CreateDispatch | Method::ListDispatch | Method::DeleteDispatch => {
+                "livekit.AgentDispatchService"
+            }
+            _ => "livekit.RoomService",
         }
     }
 
@@ -68,7 +84,10 @@ impl Method {
         match self {
             Method::CreateRoom | Method::DeleteRoom => "roomCreate",
             Method::ListRooms => "roomList",
-            Method::ListParticipants => "roomAdmin (for this room)",
+            Method::ListParticipants
+            | Method::CreateDispatch
+            | Method::ListDispatch
+            | Method::DeleteDispatch => "roomAdmin (for this room)",
         }
     }
 
@@ -78,25 +97,38 @@ impl Method {
         match self {
             Method::CreateRoom | Method::DeleteRoom => grant.room_create = true,
             Method::ListRooms => grant.room_list = true,
-            Method::ListParticipants => {
+            Method::ListParticipants
+            | Method::CreateDispatch
+            | Method::ListDispatch
+            | Method::DeleteDispatch => {
                 grant.room_admin = true;
                 room.clone_into(&mut grant.room);
             }
         }
         grant
     }
+
+    /// Whether sending the request twice has the effect of sending it once. Only such a
+    /// request is sent again after a failure that may have happened once the server had it
+    /// (a lost connection, a 502 to 504 from a proxy); CreateDispatch would start a second job.
+    fn repeatable(self) -> bool {
+        !matches!(self, Method::CreateDispatch)
+    }
 }
 
-/// A LiveKit RoomService client.
+/// A client for LiveKit's RoomService and AgentDispatchService.
 ///
 /// Every call mints a fresh short-lived token that carries only the grant that method needs
-/// (`roomCreate` for create and delete, `roomList` for list, `roomAdmin` on the one room for
-/// participants). Requests are Twirp JSON over HTTP/1.1 or HTTP/2, with rustls for `https`.
+/// (`roomCreate` for creating and deleting rooms, `roomList` for listing them, `roomAdmin` on
+/// the one room for its participants and its agent dispatches). Requests are Twirp JSON over
+/// HTTP/1.1 or HTTP/2, with rustls for `https`.
 ///
 /// Failures that are safe to retry are retried with exponential backoff: a connection that
-/// could not be opened or was lost before an answer, and HTTP 502, 503 and 504. Every method
-/// here is idempotent in effect (a retried DeleteRoom whose first attempt went through reports
-/// success). Timeouts and 4xx answers are never retried.
+/// could not be opened, and, for every method but CreateDispatch, a connection lost before an
+/// answer and HTTP 502, 503 and 504. Those methods are idempotent in effect (a retried
+/// DeleteRoom whose first attempt went through reports success); a CreateDispatch that may have
+/// reached the server is not sent again, as it would start a second job. Timeouts and 4xx
+/// answers are never retried.
 #[derive(Debug, Clone)]
 pub struct RoomClient {
     http: reqwest::Client,
@@ -215,7 +247,7 @@ impl RoomClient {
         Ok(resp.participants)
     }
 
-    async fn call<Req: Serialize, Resp: DeserializeOwned>(
+    pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: Method,
         room: &str,
@@ -227,7 +259,7 @@ impl RoomClient {
     }
 
     /// Makes one call with retries; on failure also returns the number of attempts made.
-    async fn call_counting<Req: Serialize, Resp: DeserializeOwned>(
+    pub(crate) async fn call_counting<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         method: Method,
         room: &str,
@@ -241,7 +273,7 @@ impl RoomClient {
                 self.options.sign_at.unwrap_or_else(roomkey_token::unix_now),
             )
             .map_err(|e| (e.into(), 0))?;
-        let url = format!("{}/twirp/livekit.RoomService/{}", self.base, method.name());
+        let url = format!("{}/twirp/{}/{}", self.base, method.service(), method.name());
         let body = serde_json::to_vec(body).map_err(|e| {
             (
                 RoomError::Decode {
@@ -273,7 +305,7 @@ impl RoomClient {
                 },
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    if matches!(status, 502..=504) && !last {
+                    if matches!(status, 502..=504) && method.repeatable() && !last {
                         self.pause(attempt).await;
                         continue;
                     }
@@ -291,7 +323,7 @@ impl RoomClient {
                     attempt,
                 ));
             }
-            if last {
+            if last || !(method.repeatable() || failure.is_connect()) {
                 return Err((
                     RoomError::Unreachable {
                         url: self.base.clone(),
@@ -576,5 +608,15 @@ mod tests {
         assert!(Method::ListRooms.grant("").room_list);
         let g = Method::ListParticipants.grant("r1");
         assert!(g.room_admin && g.room == "r1" && !g.room_join && !g.room_create);
+        for method in [
+            Method::CreateDispatch,
+            Method::ListDispatch,
+            Method::DeleteDispatch,
+        ] {
+            let g = method.grant("r2");
+            assert!(g.room_admin && g.room == "r2" && !g.room_create && !g.room_list);
+            assert_eq!(method.service(), "livekit.AgentDispatchService");
+        }
+        assert!(!Method::CreateDispatch.repeatable() && Method::DeleteDispatch.repeatable());
     }
 }

@@ -1,8 +1,9 @@
-//! A client for LiveKit's RoomService: create, list and delete rooms, list participants.
+//! A client for LiveKit's RoomService (create, list and delete rooms, list participants) and
+//! AgentDispatchService (dispatch agents into a room, list and delete the dispatches).
 //!
-//! RoomService is Twirp over HTTP: `POST /twirp/livekit.RoomService/<Method>` with a JSON body
-//! and a bearer token. [`RoomClient`] mints that token itself for every call, with only the grant
-//! the method needs, from a [`roomkey_token::KeyPair`].
+//! Both are Twirp over HTTP: `POST /twirp/livekit.RoomService/<Method>` with a JSON body and a
+//! bearer token. [`RoomClient`] mints that token itself for every call, with only the grant the
+//! method needs, from a [`roomkey_token::KeyPair`].
 //!
 //! # Example
 //! ```no_run
@@ -21,9 +22,11 @@
 #![deny(missing_docs)]
 
 mod client;
+mod dispatch;
 mod error;
 mod types;
 
 pub use client::{ClientOptions, RoomClient, is_local_host, normalize_url};
+pub use dispatch::{AgentDispatch, CreateDispatchRequest, EnsuredDispatch, Job};
 pub use error::{AuthFailure, CredentialSources, RoomError};
 pub use types::{CreateRoomRequest, ParticipantInfo, Room};

@@ -183,12 +183,14 @@ pub(crate) struct ListParticipantsResponse {
     pub(crate) participants: Vec<ParticipantInfo>,
 }
 
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
     Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// An integer written as a JSON number or a decimal string (protojson's int64), or `null`.
-fn int<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn int<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: TryFrom<i64> + Default,
@@ -210,7 +212,7 @@ where
 }
 
 /// An enum written by name or by number.
-fn enum_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn enum_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),

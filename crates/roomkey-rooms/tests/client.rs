@@ -1,11 +1,14 @@
-//! The RoomService client's retries, timeouts and transport failures, on roomkey-testserver:
-//! what the real LiveKit server cannot be made to do (5xx answers, slowness, dropped
-//! connections, a refused port, Twirp errors it has no way to give these calls). Everything
-//! else is tested against the real server in `crates/roomkey-interop/tests/rooms_client.rs`.
+//! The RoomService and AgentDispatchService client's retries, timeouts and transport failures,
+//! on roomkey-testserver: what the real LiveKit server cannot be made to do (5xx answers,
+//! slowness, dropped connections, a refused port, Twirp errors it has no way to give these
+//! calls). Everything else is tested against the real server in
+//! `crates/roomkey-interop/tests/rooms_client.rs` and `tests/agents.rs`.
 
 use std::time::{Duration, Instant};
 
-use roomkey_rooms::{ClientOptions, CreateRoomRequest, RoomClient, RoomError};
+use roomkey_rooms::{
+    ClientOptions, CreateDispatchRequest, CreateRoomRequest, RoomClient, RoomError,
+};
 use roomkey_testserver::{Fault, TestServer, TestServerConfig};
 use roomkey_token::{ApiSecret, KeyPair};
 
@@ -236,4 +239,33 @@ async fn a_path_prefix_in_the_url_is_kept() {
         head.starts_with("POST /livekit/twirp/livekit.RoomService/ListRooms HTTP/1.1\r\n"),
         "{head}"
     );
+}
+
+/// CreateDispatch starts a job each time the server gets it, so a request that may have
+/// reached the server (a lost connection, a gateway error) is not sent again; one that never
+/// left (a refused connection) would be. The other dispatch calls retry as the room calls do.
+#[tokio::test]
+async fn a_dispatch_that_may_have_reached_the_server_is_not_sent_again() {
+    let (server, client) = setup().await;
+    let request = CreateDispatchRequest::new("r", "triage");
+    for fault in [Fault::Drop, Fault::Status(503), Fault::Status(502)] {
+        server.reset_attempts();
+        server.inject_for("CreateDispatch", fault.clone(), 1);
+        let err = client.create_dispatch(&request).await.unwrap_err();
+        assert_eq!(server.attempts("CreateDispatch"), 1, "{fault:?}: {err:?}");
+    }
+
+    // The repeatable dispatch calls are retried: the second attempt reaches the imitation,
+    // which answers `unimplemented` (it imitates only faults for this service).
+    server.reset_attempts();
+    server.inject_for("ListDispatch", Fault::Drop, 1);
+    let err = client.list_dispatches("r").await.unwrap_err();
+    assert!(
+        matches!(&err, RoomError::Server { code, .. } if code == "unimplemented"),
+        "{err:?}"
+    );
+    assert_eq!(server.attempts("ListDispatch"), 2);
+    server.inject_for("DeleteDispatch", Fault::Status(504), 1);
+    client.delete_dispatch("r", "AD_x").await.unwrap_err();
+    assert_eq!(server.attempts("DeleteDispatch"), 2);
 }

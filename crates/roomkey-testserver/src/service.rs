@@ -20,6 +20,9 @@ use crate::faults::{Fault, FaultQueue};
 
 /// Where RoomService's Twirp methods live.
 const PREFIX: &str = "/twirp/livekit.RoomService/";
+/// Where AgentDispatchService's live: only its faults are imitated (the real server serves the
+/// calls themselves in the interop tests).
+const DISPATCH_PREFIX: &str = "/twirp/livekit.AgentDispatchService/";
 /// The real server's limit on an API request's body.
 const MAX_BODY: usize = 10 << 20;
 
@@ -75,6 +78,7 @@ pub(crate) async fn handle(
         .uri
         .path()
         .strip_prefix(PREFIX)
+        .or_else(|| parts.uri.path().strip_prefix(DISPATCH_PREFIX))
         .filter(|m| !m.contains('/'))
         .map(str::to_owned);
     if let Some(rpc) = &rpc {
