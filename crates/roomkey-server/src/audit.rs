@@ -25,6 +25,7 @@ pub(crate) fn issued(
     profile: &str,
     claims: &Claims,
     ttl: Duration,
+    agents: AgentDispatch,
 ) {
     // The event's own callsite shape (kind, target, level and field names), so that a
     // `RUST_LOG` directive on fields decides for the direct line as it would for the event.
@@ -37,7 +38,8 @@ pub(crate) fn issued(
         identity,
         room,
         grants,
-        ttl_s
+        ttl_s,
+        agents
     ) {
         return;
     }
@@ -52,6 +54,9 @@ pub(crate) fn issued(
                 fields.str("room", claims.room());
                 fields.str("grants", grants);
                 fields.u64("ttl_s", ttl.as_secs());
+                if let Some(agents) = agents.label() {
+                    fields.str("agents", agents);
+                }
             });
         }
         AuditLog::Events => tracing::info!(
@@ -62,8 +67,36 @@ pub(crate) fn issued(
             room = claims.room(),
             grants,
             ttl_s = ttl.as_secs(),
+            agents = agents.label(),
             "{MESSAGE}"
         ),
+    }
+}
+
+/// What became of the agents a token asks for, for the audit line's `agents` field (absent for
+/// a token without agents). LiveKit dispatches a token's `roomConfig.agents` only when that
+/// participant's join creates the room, so the line says which case this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgentDispatch {
+    /// The token asks for no agents.
+    NoAgents,
+    /// roomkey created or found the room, and it has a dispatch of every agent: from its
+    /// creation, or an earlier one.
+    InRoom,
+    /// The room existed without some of the agents; roomkey dispatched them into it.
+    Dispatched,
+    /// roomkey did not create the room: the agents come only if this join creates it.
+    OnlyIfJoinCreatesRoom,
+}
+
+impl AgentDispatch {
+    fn label(self) -> Option<&'static str> {
+        match self {
+            AgentDispatch::NoAgents => None,
+            AgentDispatch::InRoom => Some("in_room"),
+            AgentDispatch::Dispatched => Some("dispatched"),
+            AgentDispatch::OnlyIfJoinCreatesRoom => Some("only_if_join_creates_room"),
+        }
     }
 }
 
@@ -132,6 +165,15 @@ mod tests {
 
     /// What each way of logging writes for one token, under a JSON layer with `filter`.
     fn written(filter: &str, caller: &Caller, claims: &Claims) -> [String; 2] {
+        written_with(filter, caller, claims, AgentDispatch::NoAgents)
+    }
+
+    fn written_with(
+        filter: &str,
+        caller: &Caller,
+        claims: &Claims,
+        agents: AgentDispatch,
+    ) -> [String; 2] {
         let capture = Capture::default();
         let (sink, guard) = LogSink::spawn(Box::new(capture.clone()));
         let subscriber = tracing_subscriber::registry()
@@ -140,7 +182,15 @@ mod tests {
         let ttl = Duration::from_secs(600);
         let out = tracing::subscriber::with_default(subscriber, || {
             [AuditLog::Events, AuditLog::Json(sink.clone())].map(|log| {
-                issued(&log, SystemTime::now(), caller, "member", claims, ttl);
+                issued(
+                    &log,
+                    SystemTime::now(),
+                    caller,
+                    "member",
+                    claims,
+                    ttl,
+                    agents,
+                );
                 sink.flush();
                 let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
                 capture.0.lock().unwrap().clear();
@@ -182,6 +232,29 @@ mod tests {
                 .unwrap()
                 .to_owned();
             assert_eq!(fields["grants"], grants.as_str());
+        }
+    }
+
+    #[test]
+    fn the_agents_field_is_written_alike_and_only_for_tokens_with_agents() {
+        let (caller, claims) = (caller("backend"), claims("u-7", "support-1"));
+        let [event, direct] = written("info", &caller, &claims);
+        assert!(
+            !direct.contains("agents") && !event.contains("agents"),
+            "{direct}"
+        );
+        for (agents, label) in [
+            (AgentDispatch::InRoom, "in_room"),
+            (AgentDispatch::Dispatched, "dispatched"),
+            (
+                AgentDispatch::OnlyIfJoinCreatesRoom,
+                "only_if_join_creates_room",
+            ),
+        ] {
+            let [event, direct] = written_with("info", &caller, &claims, agents);
+            assert_eq!(untimed(&direct), untimed(&event));
+            let line: serde_json::Value = serde_json::from_str(&direct).unwrap();
+            assert_eq!(line["fields"]["agents"], label);
         }
     }
 

@@ -19,7 +19,7 @@ use roomkey_token::input::from_json_noting_unknown;
 use roomkey_token::{AccessToken, Claims, LimitedClaim, MintError, RoomConfiguration};
 use serde::Serialize;
 
-use crate::audit;
+use crate::audit::{self, AgentDispatch};
 use crate::denials::Refused;
 use crate::error::ApiError;
 use crate::fields;
@@ -182,12 +182,17 @@ async fn issue_for(
         return Box::pin(async move {
             // Nothing happens on the LiveKit server for a token that cannot be minted.
             token.validate().map_err(mint_error)?;
-            create_room(app, token.claims(), &profile.name).await?;
-            finish(app, endpoint, profile, caller, &token, ttl)
+            let agents = create_room(app, token.claims(), &profile.name).await?;
+            finish(app, endpoint, profile, caller, &token, ttl, agents)
         })
         .await;
     }
-    finish(app, endpoint, profile, caller, &token, ttl)
+    let agents = if has_agents(token.claims()) {
+        AgentDispatch::OnlyIfJoinCreatesRoom
+    } else {
+        AgentDispatch::NoAgents
+    };
+    finish(app, endpoint, profile, caller, &token, ttl, agents)
 }
 
 /// Reads a request body of at most `limit` bytes. A body that arrives in one piece (nearly
@@ -299,6 +304,7 @@ fn finish(
     caller: &Caller,
     token: &AccessToken,
     ttl: Duration,
+    agents: AgentDispatch,
 ) -> Result<Response, ApiError> {
     let claims = token.claims();
     // One clock read: the token's times and the audit line's timestamp.
@@ -307,7 +313,7 @@ fn finish(
     let jwt = token
         .sign_at(&app.config.key, now_secs)
         .map_err(mint_error)?;
-    audit::issued(&app.audit, now, caller, &profile.name, claims, ttl);
+    audit::issued(&app.audit, now, caller, &profile.name, claims, ttl, agents);
     let (status, body) = match endpoint {
         Endpoint::Standard => (
             StatusCode::CREATED,
@@ -468,7 +474,17 @@ fn mint_error(e: MintError) -> ApiError {
     }
 }
 
-async fn create_room(app: &App, claims: &Claims, profile: &str) -> Result<(), ApiError> {
+fn has_agents(claims: &Claims) -> bool {
+    claims
+        .room_config
+        .as_deref()
+        .is_some_and(|c| !c.agents.is_empty())
+}
+
+/// Creates the token's room with its configuration, then makes sure the room has a dispatch of
+/// each of the token's agents: one the room already had (from its creation or before) is kept,
+/// one it lacks (the room existed) is created, since LiveKit would not dispatch it on join.
+async fn create_room(app: &App, claims: &Claims, profile: &str) -> Result<AgentDispatch, ApiError> {
     let Some(client) = &app.rooms else {
         return Err(ApiError::Internal(format!(
             "profile {profile} creates rooms but no RoomService URL is configured"
@@ -482,11 +498,41 @@ async fn create_room(app: &App, claims: &Claims, profile: &str) -> Result<(), Ap
             .unwrap_or(&RoomConfiguration::default()),
         "",
     );
+    let count = |ok: bool| {
+        let outcome = if ok { "ok" } else { "error" };
+        app.metrics
+            .room_service
+            .get_or_create(&metrics::Outcome { outcome })
+            .inc();
+    };
     let result = client.create_room(&request).await;
-    let outcome = if result.is_ok() { "ok" } else { "error" };
-    app.metrics
-        .room_service
-        .get_or_create(&metrics::Outcome { outcome })
-        .inc();
-    result.map(|_| ()).map_err(ApiError::Upstream)
+    count(result.is_ok());
+    result.map_err(ApiError::Upstream)?;
+    if request.agents.is_empty() {
+        return Ok(AgentDispatch::NoAgents);
+    }
+    let result = client
+        .ensure_dispatches(claims.room(), &request.agents)
+        .await;
+    count(result.is_ok());
+    let mut outcome = AgentDispatch::InRoom;
+    for ensured in result.map_err(ApiError::Upstream)? {
+        if ensured.created {
+            outcome = AgentDispatch::Dispatched;
+            tracing::info!(
+                room = claims.room(),
+                agent = ensured.dispatch.agent_name.as_str(),
+                dispatch = ensured.dispatch.id.as_str(),
+                "the room existed, so LiveKit would not dispatch this agent on join; dispatched it"
+            );
+        } else if ensured.metadata_differs {
+            tracing::warn!(
+                room = claims.room(),
+                agent = ensured.dispatch.agent_name.as_str(),
+                dispatch = ensured.dispatch.id.as_str(),
+                "the room already has a dispatch of this agent with other job metadata; none was added"
+            );
+        }
+    }
+    Ok(outcome)
 }

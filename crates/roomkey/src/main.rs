@@ -1,6 +1,7 @@
 //! `roomkey`: mint, verify and serve LiveKit access tokens.
 
 mod credentials;
+mod dispatch;
 mod output;
 mod rooms;
 mod serve;
@@ -38,6 +39,9 @@ enum Command {
     /// Create, list and delete rooms through LiveKit's RoomService API
     #[command(subcommand)]
     Room(rooms::RoomCommand),
+    /// Dispatch agents into rooms, list and delete dispatches (LiveKit's AgentDispatchService)
+    #[command(subcommand)]
+    Dispatch(dispatch::DispatchCommand),
     /// Run the token server (LiveKit's standard token endpoint, with auth and policy)
     Serve(serve::ServeArgs),
     /// Print the SHA-256 of an API key for the server's [[caller]] entries (or --generate one)
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         Command::Token(TokenCommand::Create(args)) => token::create(args),
         Command::Token(TokenCommand::Verify(args)) => token::verify(args),
         Command::Room(command) => rooms::run(command),
+        Command::Dispatch(command) => dispatch::run(command),
         Command::Serve(args) => serve::run(args),
         Command::KeyHash(args) => serve::key_hash(args),
     };

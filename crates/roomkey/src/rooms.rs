@@ -12,6 +12,7 @@ use roomkey_token::{KeyPair, RoomAgentDispatch, RoomConfiguration};
 use serde_json::json;
 
 use crate::credentials::{DEV_API_KEY, DEV_API_SECRET, KeyArgs, env_var};
+use crate::dispatch::{WorkerWait, ensure_agents};
 use crate::output::{out, print_json, rfc3339, safe};
 use roomkey_token::input;
 
@@ -178,12 +179,17 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    fn client(&self, command: &str) -> Result<RoomClient> {
+    pub(crate) fn client(&self, command: &str) -> Result<RoomClient> {
         self.server.client_at(
             self.keys.resolve(self.server.target_url().as_deref())?,
             command,
             self.now,
         )
+    }
+
+    /// `--json` was given.
+    pub(crate) fn json(&self) -> bool {
+        self.json
     }
 }
 
@@ -196,12 +202,14 @@ pub(crate) struct CreateRoomArgs {
     /// Named room configuration (preset) on the server
     #[arg(long, value_name = "NAME")]
     room_preset: Option<String>,
-    /// Dispatch this agent into the room (repeatable)
+    /// Dispatch this agent into the room (repeatable); into a room that already exists too
     #[arg(long, value_name = "AGENT_NAME")]
     dispatch_agent: Vec<String>,
     /// Job metadata for the dispatched agents
     #[arg(long, value_name = "TEXT", requires = "dispatch_agent")]
     job_metadata: Option<String>,
+    #[command(flatten)]
+    wait: WorkerWait,
     #[command(flatten)]
     conn: Connection,
 }
@@ -225,11 +233,11 @@ pub(crate) struct NamedRoomArgs {
 /// The room was not found: exit code 1.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct NotFound(String);
+pub(crate) struct NotFound(pub(crate) String);
 
 /// A room name for a message: escaped, and shortened when long (a name the server refused as
 /// too long would fill the screen).
-fn room_label(name: &str) -> String {
+pub(crate) fn room_label(name: &str) -> String {
     const SHOWN: usize = 32;
     if name.chars().count() <= SHOWN + 8 {
         return safe(name);
@@ -299,25 +307,13 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
                 Ok::<_, RoomError>((existed, client.create_room(&request).await?))
             })?
             .with_context(|| format!("cannot create the room {}", room_label(&args.name)))?;
-            if existed {
-                let changed = differences(&request, &room);
-                eprintln!(
-                    "roomkey: room {} already exists ({}); it was not changed, as LiveKit keeps an existing room's settings{}",
-                    safe(&room.name),
-                    safe(&room.sid),
-                    if changed.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", changed.join("; "))
-                    }
-                );
-            } else {
-                eprintln!(
-                    "roomkey: created room {} ({})",
-                    safe(&room.name),
-                    safe(&room.sid)
-                );
-            }
+            report_creation(existed, &room, &request);
+            block_on(ensure_agents(
+                &client,
+                &args.name,
+                &request.agents,
+                args.wait.wait_for_worker,
+            ))??;
             if args.conn.json {
                 print_json(&json!(room));
             } else {
@@ -382,6 +378,30 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
     Ok(())
 }
 
+/// Says on stderr whether the room was created or found, and for a room found, which asked-for
+/// settings it does not have (LiveKit keeps an existing room's settings).
+pub(crate) fn report_creation(existed: bool, room: &Room, asked: &CreateRoomRequest) {
+    if existed {
+        let changed = differences(asked, room);
+        eprintln!(
+            "roomkey: room {} already exists ({}); it was not changed, as LiveKit keeps an existing room's settings and ignores a token's roomConfig for it{}",
+            safe(&room.name),
+            safe(&room.sid),
+            if changed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", changed.join("; "))
+            }
+        );
+    } else {
+        eprintln!(
+            "roomkey: created room {} ({})",
+            safe(&room.name),
+            safe(&room.sid)
+        );
+    }
+}
+
 fn not_found(e: RoomError, room: &str, method: &str) -> anyhow::Error {
     match e {
         RoomError::NotFound { detail } => NotFound(format!(
@@ -417,7 +437,7 @@ pub(crate) fn create_request(
     r
 }
 
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -12,6 +12,13 @@ use crate::policy::{FileValue, Glob, GrantsFile, IdentityStrategy, Profile, Requ
 
 use super::{ConfigError, Ctx, ProfileFile};
 
+/// A profile's default bound on an agent dispatch's job metadata: it travels in the token,
+/// which clients put in a URL, so it is kept small unless the profile says otherwise.
+const DEFAULT_JOB_METADATA_LIMIT: usize = 2048;
+/// The LiveKit server's default `limit.max_metadata_size` (512 KiB), above which it refuses a
+/// dispatch's metadata anyway.
+const LIVEKIT_METADATA_LIMIT: usize = 512 * 1024;
+
 /// Checks a CORS origin: exactly `scheme://host[:port]` as a browser sends it (lower case, no
 /// default port, punycode), since origins are compared byte for byte.
 pub(super) fn check_origin(o: &str) -> Result<(), String> {
@@ -157,6 +164,19 @@ pub(super) fn check_profile(
             .map_or(0..0, Spanned::span);
         return ctx.err(span, "room_config.agents is allowed but no agents are listed; add agents = [\"name\"] (or [\"*\"])");
     }
+    let max_job_metadata_bytes = match &p.max_job_metadata_bytes {
+        None => DEFAULT_JOB_METADATA_LIMIT,
+        Some(v) if *v.get_ref() > LIVEKIT_METADATA_LIMIT => {
+            return ctx.err_at(
+                v,
+                format!(
+                    "max_job_metadata_bytes {} is more than the LiveKit server accepts by default ({LIVEKIT_METADATA_LIMIT})",
+                    v.get_ref()
+                ),
+            );
+        }
+        Some(v) => *v.get_ref(),
+    };
     let ttl = match &p.ttl {
         Some(v) => roomkey_token::input::parse_ttl(v.get_ref()).or_else(|m| ctx.err_at(v, m))?,
         None => Duration::from_secs(15 * 60),
@@ -195,6 +215,7 @@ pub(super) fn check_profile(
         identity,
         fields,
         agents,
+        max_job_metadata_bytes,
         ttl,
         max_ttl,
         create_room: p.create_room,

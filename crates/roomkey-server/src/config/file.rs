@@ -116,6 +116,8 @@ pub struct ProfileFile {
     /// Agents the caller may dispatch (names or globs).
     #[serde(default)]
     pub agents: Vec<Spanned<String>>,
+    /// Longest job metadata an agent dispatch may carry, in bytes.
+    pub max_job_metadata_bytes: Option<Spanned<usize>>,
     /// Default TTL.
     pub ttl: Option<Spanned<String>>,
     /// Longest TTL a request may ask for.

@@ -98,6 +98,8 @@ pub struct Profile {
     pub fields: Vec<RequestField>,
     /// Agents a caller may dispatch.
     pub agents: Vec<Glob>,
+    /// Longest job metadata a dispatch may carry, in bytes.
+    pub max_job_metadata_bytes: usize,
     /// Default TTL.
     pub ttl: Duration,
     /// Longest TTL.
@@ -373,6 +375,16 @@ fn check_room_config(
                 return Err(denied(
                     format!("room_config.agents[{i}].agent_name"),
                     "this agent is not allowed for you",
+                ));
+            }
+            if agent.metadata.len() > profile.max_job_metadata_bytes {
+                return Err(denied(
+                    format!("room_config.agents[{i}].metadata"),
+                    format!(
+                        "the job metadata is {} bytes; this profile allows at most {} (max_job_metadata_bytes)",
+                        agent.metadata.len(),
+                        profile.max_job_metadata_bytes
+                    ),
                 ));
             }
         }

@@ -124,6 +124,18 @@ fn cases() -> Vec<Broken> {
             "unknown field `can_publsh`",
             |g| insert_after(g, "can_publish_sources = ", "can_publsh = true"),
         ),
+        case(
+            "job metadata bound above the LiveKit server's",
+            16,
+            "max_job_metadata_bytes 600000 is more than the LiveKit server accepts",
+            |g| {
+                insert_after(
+                    g,
+                    "agents = [\"triage\"]",
+                    "max_job_metadata_bytes = 600000",
+                )
+            },
+        ),
         case("unknown key in a caller", 10, "unknown field `admn`", |g| {
             insert_after(g, "profile = \"service\"", "admn = true")
         }),

@@ -89,6 +89,40 @@ async fn agents_are_limited_to_the_names_and_patterns_listed() {
 }
 
 #[tokio::test]
+async fn job_metadata_is_bounded_by_the_profile() {
+    let at_limit = "m".repeat(2048);
+    let agents = |second: &str| {
+        json!({"room_config": {"agents": [
+            {"agent_name": "triage", "metadata": at_limit},
+            {"agent_name": "support-de", "metadata": second},
+        ]}})
+    };
+    let r = router(&base_config(""));
+    let claims = token(&r, Some(BACKEND_KEY), agents(&at_limit))
+        .await
+        .issued();
+    assert_eq!(claims.room_config.unwrap().agents[1].metadata, at_limit);
+    let over = format!("{at_limit}é");
+    let reply = token(&r, Some(BACKEND_KEY), agents(&over)).await;
+    reply.forbidden("room_config.agents[1].metadata");
+    let message = reply.error(403, "forbidden")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("2050 bytes") && message.contains("at most 2048"),
+        "{message}"
+    );
+
+    // A profile may allow more.
+    let r = router(&base_config("").replace(
+        "agents = [\"triage\", \"support-*\"]",
+        "agents = [\"triage\", \"support-*\"]\nmax_job_metadata_bytes = 4096",
+    ));
+    token(&r, Some(BACKEND_KEY), agents(&over)).await.issued();
+}
+
+#[tokio::test]
 async fn egress_is_never_passed_through() {
     // The service profile may set every room setting, and still not egress.
     let r = router(&base_config(""));

@@ -14,6 +14,7 @@ use roomkey_token::{
 use serde_json::json;
 
 use crate::credentials::KeyArgs;
+use crate::dispatch::{WorkerWait, ensure_agents};
 use crate::output::{out, print_json, safe, warn};
 use crate::rooms::{self, RoomSettings, ServerArgs, block_on};
 
@@ -78,8 +79,9 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "FILE|JSON", help_heading = "Room")]
     pub(crate) room_config: Option<String>,
 
-    /// Dispatch this agent into the room when the room is created (repeatable); adds an entry
-    /// to roomConfig.agents
+    /// Dispatch this agent into the room (repeatable): adds an entry to roomConfig.agents, which
+    /// LiveKit honours only if this join creates the room. With --create-room-if-not-exists,
+    /// roomkey dispatches it into an existing room too
     #[arg(long, value_name = "AGENT_NAME", help_heading = "Room")]
     pub(crate) dispatch_agent: Vec<String>,
 
@@ -115,11 +117,15 @@ pub(crate) struct CreateArgs {
     pub(crate) sha256: Option<String>,
 
     /// Whether to create the room if it doesn't exist (through RoomService, before minting;
-    /// needs --room and --url). The create request carries the token's room configuration
+    /// needs --room and --url). The create request carries the token's room configuration; if
+    /// the room existed, roomkey dispatches the token's agents the room does not have yet
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set,
           help_heading = "Room")]
     pub(crate) create_room_if_not_exists: bool,
+
+    #[command(flatten)]
+    pub(crate) wait: WorkerWait,
 
     #[command(flatten)]
     pub(crate) server: ServerArgs,
@@ -299,8 +305,21 @@ pub(crate) fn create(args: &CreateArgs) -> Result<()> {
     let key = args.keys.resolve(args.server.target_url().as_deref())?;
     if args.create_room_if_not_exists {
         create_room_first(args, &token, &key)?;
-    } else if args.grants.joins() && args.room.as_deref().unwrap_or("").is_empty() {
-        warn("no --room given: this token lets the participant join any room");
+    } else {
+        if args.grants.joins() && args.room.as_deref().unwrap_or("").is_empty() {
+            warn("no --room given: this token lets the participant join any room");
+        }
+        let agents = token
+            .claims()
+            .room_config
+            .as_deref()
+            .map_or(&[][..], |c| c.agents.as_slice());
+        if !agents.is_empty() {
+            warn(&format!(
+                "the token's agents ({}) come only if this participant's join creates the room: LiveKit ignores roomConfig for a room that exists. Add --create-room-if-not-exists to have roomkey create the room or dispatch them into it",
+                agent_names(agents)
+            ));
+        }
     }
     let now = args.now.unwrap_or_else(roomkey_token::unix_now);
     let jwt = token.sign_at(&key, now).context("cannot mint the token")?;
@@ -345,23 +364,32 @@ fn create_room_first(
         &claims.room_preset,
     );
     let names = [room.to_owned()];
-    let (existed, created) = block_on(async {
-        let existed = !client.list_rooms(&names).await?.is_empty();
-        let created = client.create_room(&request).await?;
-        Ok::<_, roomkey_rooms::RoomError>((existed, created))
+    block_on(async {
+        let (existed, created) = async {
+            let existed = !client.list_rooms(&names).await?.is_empty();
+            let created = client.create_room(&request).await?;
+            Ok::<_, roomkey_rooms::RoomError>((existed, created))
+        }
+        .await
+        .with_context(|| format!("cannot create the room {}; no token was minted", safe(room)))?;
+        rooms::report_creation(existed, &created, &request);
+        // Also for a room created just now: it has the agents of its CreateRoom request, unless
+        // someone else created it in between.
+        ensure_agents(&client, room, &request.agents, args.wait.wait_for_worker).await
     })?
-    .with_context(|| format!("cannot create the room {}; no token was minted", safe(room)))?;
-    if existed {
-        eprintln!(
-            "roomkey: room {} already exists; its configuration was not changed (LiveKit keeps an existing room's settings and ignores a token's roomConfig for it)",
-            safe(room)
-        );
-    } else {
-        eprintln!(
-            "roomkey: created room {} ({})",
-            safe(room),
-            safe(&created.sid)
-        );
-    }
-    Ok(())
+}
+
+/// `triage, billing` for a message.
+fn agent_names(agents: &[RoomAgentDispatch]) -> String {
+    agents
+        .iter()
+        .map(|a| {
+            if a.agent_name.is_empty() {
+                "the unnamed agent".to_owned()
+            } else {
+                safe(&a.agent_name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
