@@ -7,6 +7,8 @@
 #   - interop/node_modules  (npm ci from package-lock.json: livekit-server-sdk 2.19.2, livekit-client 2.23.0)
 #   - interop/.venv         (Python venv with requirements.txt: livekit-api 1.2.2, the realtime SDK
 #                            livekit 1.2.1, and their dependencies)
+#   - interop/.venv-agents  (Python venv with agents/requirements.txt: livekit-agents 1.8.9, no
+#                            plugins, for the agent worker interop/agents/worker.py)
 # Idempotent: a stamp (hash of the lock file) skips work that is already done.
 # Go's module and build caches stay under interop/.deps/go too, so a second run is instant.
 # Needs Go >= 1.26 (with the module proxy), Node >= 20 with npm, and Python >= 3.9 with pip.
@@ -81,7 +83,7 @@ else
     log "node_modules installed"
 fi
 
-# ---- Python -----------------------------------------------------------------
+# ---- Python: the SDKs (livekit-api, the realtime livekit) and the agent worker ----
 python="${PYTHON:-}"
 if [[ -z "$python" ]]; then
     for candidate in python3 python; do
@@ -92,13 +94,19 @@ fi
 "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)' \
     || die "$("$python" --version 2>&1) is too old; Python 3.9 or newer is needed"
 
-venv=".venv"
-venv_py="$venv/bin/python"
-py_stamp="$venv/.roomkey-setup-stamp"
-py_want="$(hash_of requirements.txt) $("$python" --version 2>&1)"
-if [[ -x "$venv_py" && -f "$py_stamp" && "$(cat "$py_stamp")" == "$py_want" ]]; then
-    log "$venv is up to date ($("$venv_py" --version 2>&1)); skipping pip install"
-else
+# make_venv DIR REQUIREMENTS: makes the virtualenv DIR (with $python) and installs the pinned
+# REQUIREMENTS into it, unless its stamp (the hash of REQUIREMENTS and the Python version) says
+# that is already done.
+make_venv() {
+    local venv="$1" requirements="$2"
+    local venv_py="$venv/bin/python"
+    local stamp="$venv/.roomkey-setup-stamp"
+    local want
+    want="$(hash_of "$requirements") $("$python" --version 2>&1)"
+    if [[ -x "$venv_py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        log "$venv is up to date ($("$venv_py" --version 2>&1)); skipping pip install"
+        return
+    fi
     if [[ -x "$venv_py" ]] && "$venv_py" -c 'import sys' >/dev/null 2>&1; then
         log "reusing the virtualenv at $here/$venv"
     else
@@ -112,16 +120,25 @@ else
             "$python" -m venv --without-pip "$venv" 1>&2
         fi
     fi
+    local -a pip
     if "$venv_py" -m pip --version >/dev/null 2>&1; then
         pip=("$venv_py" -m pip)
     else
         log "the virtualenv has no pip; using $python's pip with --python"
         pip=("$python" -m pip --python "$venv_py")
     fi
-    log "installing requirements.txt into $venv"
-    "${pip[@]}" install --disable-pip-version-check --no-input --quiet -r requirements.txt 1>&2
-    printf '%s' "$py_want" > "$py_stamp"
+    log "installing $requirements into $venv"
+    "${pip[@]}" install --disable-pip-version-check --no-input --quiet -r "$requirements" 1>&2
+    printf '%s' "$want" > "$stamp"
     log "$venv installed"
-fi
+}
 
-log "ready: $(node -p 'require("./node_modules/livekit-server-sdk/package.json").version' 2>/dev/null | sed 's/^/livekit-server-sdk /'), $("$venv_py" -c 'from importlib.metadata import version; print("livekit-api", version("livekit-api"))')"
+venv_py=".venv/bin/python"
+make_venv .venv requirements.txt
+
+# The agent worker's venv, of its own: livekit-agents 1.8.9 pins livekit==1.1.21, older than the
+# realtime SDK above.
+agents_py=".venv-agents/bin/python"
+make_venv .venv-agents agents/requirements.txt
+
+log "ready: $(node -p 'require("./node_modules/livekit-server-sdk/package.json").version' 2>/dev/null | sed 's/^/livekit-server-sdk /'), $("$venv_py" -c 'from importlib.metadata import version; print("livekit-api", version("livekit-api"))'), $("$agents_py" -c 'from importlib.metadata import version; print("livekit-agents", version("livekit-agents"))')"

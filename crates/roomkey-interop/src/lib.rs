@@ -1,11 +1,13 @@
 //! Interop tests of roomkey against the real LiveKit server and the official LiveKit SDKs, at
 //! pinned versions: `livekit-server` (built from its Go module), the Go reference
-//! `github.com/livekit/protocol`, the Node `livekit-server-sdk`, the Python `livekit-api` and
-//! realtime `livekit`, the Rust `livekit-api` crate, and `livekit-client` in Chromium.
+//! `github.com/livekit/protocol`, the Node `livekit-server-sdk`, the Python `livekit-api`,
+//! realtime `livekit` and `livekit-agents`, the Rust `livekit-api` crate, and `livekit-client` in
+//! Chromium.
 //!
 //! This library is the harness the tests share: where the tools are ([`paths`]), the network
-//! namespace the real server runs in ([`netns`]), the server itself ([`livekit`]),
-//! `roomkey serve` ([`serve`]), and bounded runs of the helper programs ([`process`]). Run
+//! namespace the real server runs in ([`netns`]), the server itself ([`livekit`]), a real agent
+//! worker that records the jobs the server dispatches ([`agent_worker`]), `roomkey serve`
+//! ([`serve`]), and bounded runs of the helper programs ([`process`]). Run
 //!
 //! ```text
 //! bash interop/setup.sh                                  # builds and installs under interop/
@@ -19,6 +21,7 @@
 //! rewrites `crates/roomkey-token/tests/data/sdk_vectors.json`, the SDK-minted tokens that keep
 //! `cargo test -p roomkey-token` meaningful on a machine without Node or Python.
 
+pub mod agent_worker;
 pub mod livekit;
 pub mod netns;
 pub mod paths;
@@ -26,5 +29,6 @@ pub mod process;
 pub mod serve;
 pub mod specs;
 
+pub use agent_worker::{AgentWorker, Job};
 pub use livekit::{LiveKitOptions, LiveKitServer};
 pub use serve::RoomkeyServe;

@@ -71,6 +71,15 @@ pub fn python_program() -> PathBuf {
     require_file(interop_dir().join(".venv/bin/python"), "the Python venv")
 }
 
+/// Python of `interop/.venv-agents` (livekit-agents 1.8.9, which pins an older realtime `livekit`
+/// than [`python_program`]'s venv, so it has one of its own), for `interop/agents/worker.py`.
+pub fn agents_python_program() -> PathBuf {
+    require_file(
+        interop_dir().join(".venv-agents/bin/python"),
+        "the agent worker's Python venv (livekit-agents)",
+    )
+}
+
 /// `node`, after checking that `interop/node_modules` is installed.
 pub fn node_program() -> PathBuf {
     require_file(
