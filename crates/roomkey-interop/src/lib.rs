@@ -22,6 +22,7 @@
 //! `cargo test -p roomkey-token` meaningful on a machine without Node or Python.
 
 pub mod agent_worker;
+pub mod cli;
 pub mod livekit;
 pub mod netns;
 pub mod paths;

@@ -14,77 +14,16 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use roomkey_interop::LiveKitServer;
+use roomkey_interop::cli::{Run, roomkey, roomkey_env};
 use roomkey_interop::livekit::{free_tcp_port, http_client};
-use roomkey_interop::paths::{interop_dir, node_program, roomkey_binary};
+use roomkey_interop::paths::{interop_dir, node_program};
 use roomkey_interop::process::run_json;
 use roomkey_token::{AccessToken, ApiSecret, KeyPair, VideoGrant};
 use serde_json::{Value, json};
-
-/// What a `roomkey` run printed.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Panics, showing the run, unless it exited with `code`.
-    fn expect_code(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "exit code; the run: {self:#?}");
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
-    }
-
-    /// Panics unless stderr holds every one of `needles`.
-    fn says(&self, needles: &[&str]) -> &Run {
-        for needle in needles {
-            assert!(
-                self.stderr.contains(needle),
-                "stderr lacks {needle:?}; the run: {self:#?}"
-            );
-        }
-        self
-    }
-}
-
-/// `roomkey ARGS` with only the given environment (no inherited LIVEKIT_* settings).
-fn roomkey_env(env: &[(&str, &str)], args: &[&str]) -> Run {
-    let out = Command::new(roomkey_binary())
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run roomkey");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    }
-}
-
-/// `roomkey ARGS` with LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET for `server`.
-fn roomkey(server: &LiveKitServer, args: &[&str]) -> Run {
-    let url = server.url();
-    let (key, secret) = server.key();
-    roomkey_env(
-        &[
-            ("LIVEKIT_URL", &url),
-            ("LIVEKIT_API_KEY", key),
-            ("LIVEKIT_API_SECRET", secret),
-        ],
-        args,
-    )
-}
 
 /// `room list --json NAMES`: the rooms as roomkey reads them back.
 fn listed(server: &LiveKitServer, names: &[&str]) -> Vec<Value> {
@@ -586,8 +525,9 @@ fn create_room_if_not_exists_creates_the_room_with_the_token_config_once() {
         (&json!(50), &json!(250), &json!(true))
     );
 
-    // Again, with another configuration: the room exists, nothing changes, a token is printed
-    // and accepted.
+    // Again, with another configuration: the room exists, its settings do not change, but the
+    // agent it lacks is dispatched into it (the join would not), and a token is printed and
+    // accepted. No worker runs here: roomkey says so after its bounded wait.
     let run = token_create(
         &server,
         "bob",
@@ -599,10 +539,17 @@ fn create_room_if_not_exists_creates_the_room_with_the_token_config_once() {
             "{\"emptyTimeout\":30,\"maxParticipants\":9,\"metadata\":\"other\"}",
             "--dispatch-agent",
             "another",
+            "--wait-for-worker",
+            "1s",
         ],
     )
     .expect_code(0);
-    run.says(&["roomkey: room support-42 already exists; its configuration was not changed"]);
+    run.says(&[
+        "roomkey: room support-42 already exists (",
+        "it was not changed, as LiveKit keeps an existing room's settings",
+        "roomkey: room support-42 existed, so LiveKit would not dispatch agent another on join; dispatched it (AD_",
+        "no worker has taken the job of agent another (AD_",
+    ]);
     assert!(!run.stderr.contains("created room"), "{run:#?}");
     assert_eq!(
         server.validate(run.stdout.trim()),
@@ -621,10 +568,11 @@ fn create_room_if_not_exists_creates_the_room_with_the_token_config_once() {
         .map(|d| &d["agentName"])
         .collect();
     assert_eq!(
-        agents,
-        [&json!("triage")],
-        "no dispatch for the second config"
+        agents.len(),
+        2,
+        "the first config's agent and the second's: {agents:?}"
     );
+    assert!(agents.contains(&&json!("triage")) && agents.contains(&&json!("another")));
 }
 
 #[test]
