@@ -445,6 +445,12 @@ fn a_dispatch_no_worker_takes_is_created_and_roomkey_says_so() {
         jobs_in(&worker, room).is_empty(),
         "the other agent's worker got nothing"
     );
+
+    // A room that does not exist: the server's ListDispatch has no room to ask ("no response
+    // from servers", 503); roomkey says what that means.
+    roomkey(&server, &["dispatch", "list", "agents-no-such-room"])
+        .expect_code(1)
+        .says(&["room agents-no-such-room does not exist"]);
 }
 
 /// `roomkey serve` with two profiles: `host` creates rooms and may dispatch the test agents,

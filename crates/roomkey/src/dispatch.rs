@@ -117,8 +117,14 @@ pub(crate) fn run(command: &DispatchCommand) -> Result<()> {
         }
         DispatchCommand::List(args) => {
             let client = args.conn.client("roomkey dispatch list")?;
-            let mut dispatches = block_on(client.list_dispatches(&args.room))?
-                .map_err(|e| dispatch_error(e, &args.room, "cannot list the dispatches"))?;
+            let mut dispatches = block_on(async {
+                match client.list_dispatches(&args.room).await {
+                    Ok(d) => Ok(d),
+                    Err(e) => {
+                        Err(explain(&client, &args.room, e, "cannot list the dispatches").await)
+                    }
+                }
+            })??;
             dispatches.sort_by_key(|d| d.created_at_ns);
             if args.conn.json() {
                 print_json(&json!(dispatches));
@@ -130,18 +136,19 @@ pub(crate) fn run(command: &DispatchCommand) -> Result<()> {
         }
         DispatchCommand::Delete(args) => {
             let client = args.conn.client("roomkey dispatch delete")?;
-            block_on(client.delete_dispatch(&args.room, &args.dispatch_id))?.map_err(
-                |e| match e {
-                    roomkey_rooms::RoomError::NotFound { detail } => NotFound(format!(
+            block_on(async {
+                match client.delete_dispatch(&args.room, &args.dispatch_id).await {
+                    Ok(_) => Ok(()),
+                    Err(roomkey_rooms::RoomError::NotFound { detail }) => Err(NotFound(format!(
                         "room {} has no dispatch {} (the server answered DeleteDispatch: {detail}); `roomkey dispatch list {}` shows its dispatches",
                         room_label(&args.room),
                         safe(&args.dispatch_id),
                         safe(&args.room)
                     ))
-                    .into(),
-                    e => dispatch_error(e, &args.room, "cannot delete the dispatch"),
-                },
-            )?;
+                    .into()),
+                    Err(e) => Err(explain(&client, &args.room, e, "cannot delete the dispatch").await),
+                }
+            })??;
             if args.conn.json() {
                 print_json(&json!({"deleted": args.dispatch_id, "room": args.room}));
             } else {
@@ -154,6 +161,26 @@ pub(crate) fn run(command: &DispatchCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The error of a failed ListDispatch or DeleteDispatch. On a room that does not exist the
+/// server has no room to ask and answers 503 "no response from servers", which says nothing to
+/// a user: ListRooms tells whether that is the case.
+async fn explain(
+    client: &RoomClient,
+    room: &str,
+    e: roomkey_rooms::RoomError,
+    what: &str,
+) -> anyhow::Error {
+    let names = [room.to_owned()];
+    if client.list_rooms(&names).await.is_ok_and(|r| r.is_empty()) {
+        return NotFound(format!(
+            "room {} does not exist, so it has no dispatches (the server answered: {e})",
+            room_label(room)
+        ))
+        .into();
+    }
+    dispatch_error(e, room, what)
 }
 
 fn dispatch_error(e: roomkey_rooms::RoomError, room: &str, what: &str) -> anyhow::Error {
