@@ -309,9 +309,7 @@ impl AgentWorker {
 
     /// The last `lines` lines of the log.
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = self.log_text();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        crate::livekit::last_lines(&self.log_text(), lines)
     }
 
     /// Stops it as [`Drop`] does and returns how it exited: success when SIGTERM ended it

@@ -224,9 +224,24 @@ impl LiveKitServer {
 
     /// The last `lines` lines of the log.
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = self.log_text();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        last_lines(&self.log_text(), lines)
+    }
+
+    /// Waits (10 s at most, then panics) until the log has a line containing every one of
+    /// `parts`, and returns it.
+    pub fn wait_for_log_line(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log_text();
+            if let Some(line) = log.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return line.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the LiveKit server logged no line with {parts:?} within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Asks `GET /rtc/validate` about a token: the status and the body.
@@ -281,6 +296,12 @@ pub fn free_udp_port() -> u16 {
         .and_then(|s| s.local_addr())
         .expect("bind a free UDP port")
         .port()
+}
+
+/// The last `lines` lines of `text`.
+pub fn last_lines(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 #[cfg(test)]

@@ -88,6 +88,32 @@ fn joined(reader: JoinHandle<Vec<u8>>) -> Vec<u8> {
     reader.join().expect("pipe reader thread")
 }
 
+/// Longest a run of the participant driver may take, whatever its script says.
+pub const PARTICIPANT_DRIVER_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs the Python participant driver (`interop/python/participant.py`, the realtime SDK) on
+/// `script` against the server at `ws_url`, and returns its report; panics if the script ran
+/// past its own deadline.
+pub fn drive_participants(ws_url: &str, mut script: Value) -> Value {
+    script["url"] = Value::from(ws_url);
+    let driver = crate::paths::require_file(
+        crate::paths::interop_dir().join("python/participant.py"),
+        "the participant driver",
+    );
+    let mut cmd = Command::new(crate::paths::python_program());
+    cmd.arg(&driver)
+        .current_dir(crate::paths::interop_dir())
+        .env("PYTHONUNBUFFERED", "1");
+    let body = serde_json::to_vec(&script).expect("script serializes");
+    let report = run_json(cmd, &body, PARTICIPANT_DRIVER_LIMIT, "participant.py");
+    eprintln!("participant.py report: {report:#}");
+    assert_eq!(
+        report["timed_out"], false,
+        "the script ran past its deadline: {report:#}"
+    );
+    report
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

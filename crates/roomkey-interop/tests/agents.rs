@@ -25,15 +25,13 @@
 //!
 //! Each test starts a server and a worker of its own (inside `interop/netns`).
 
-use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use roomkey_interop::agent_worker::Job;
 use roomkey_interop::cli::roomkey;
 use roomkey_interop::livekit::http_client;
-use roomkey_interop::paths::{interop_dir, python_program, require_file};
-use roomkey_interop::process::run_json;
+use roomkey_interop::process::drive_participants;
 use roomkey_interop::{AgentWorker, LiveKitServer, RoomkeyServe};
 use roomkey_token::{
     AccessToken, ApiSecret, KeyPair, RoomAgentDispatch, RoomConfiguration, VideoGrant,
@@ -44,8 +42,6 @@ use serde_json::{Value, json};
 const AGENT: &str = "roomkey-test-agent";
 /// Job metadata with unicode and JSON-looking text, which must reach the worker verbatim.
 const METADATA: &str = r#"{"lang":"de","note":"grüße ✓"}"#;
-/// Longest a driver run may take, whatever its script says.
-const DRIVER_LIMIT: Duration = Duration::from_secs(120);
 /// How long the job of a new room may take to reach the worker (it takes well under a second).
 const JOB_WITHIN: Duration = Duration::from_secs(30);
 /// How long a "no further job" wait lasts after the expected job came: the server dispatches
@@ -75,31 +71,10 @@ fn dispatching_token(server: &LiveKitServer, identity: &str, room: &str) -> Stri
         .expect("roomkey mints the token")
 }
 
-/// Runs the Python participant driver on `script` against `ws_url` and returns its report.
-fn drive(ws_url: &str, mut script: Value) -> Value {
-    script["url"] = json!(ws_url);
-    let driver = require_file(
-        interop_dir().join("python/participant.py"),
-        "the participant driver",
-    );
-    let mut cmd = Command::new(python_program());
-    cmd.arg(&driver)
-        .current_dir(interop_dir())
-        .env("PYTHONUNBUFFERED", "1");
-    let body = serde_json::to_vec(&script).expect("script serializes");
-    let report = run_json(cmd, &body, DRIVER_LIMIT, "participant.py");
-    eprintln!("participant.py report: {report:#}");
-    assert_eq!(
-        report["timed_out"], false,
-        "the script ran past its deadline: {report:#}"
-    );
-    report
-}
-
 /// [`drive`] on a thread of its own, for a participant that stays while the test goes on.
 fn drive_in_background(ws_url: &str, script: Value) -> JoinHandle<Value> {
     let ws_url = ws_url.to_owned();
-    std::thread::spawn(move || drive(&ws_url, script))
+    std::thread::spawn(move || drive_participants(&ws_url, script))
 }
 
 /// The result of the step with `id`.
@@ -108,22 +83,6 @@ fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
         .as_array()
         .and_then(|all| all.iter().find(|r| r["id"] == id))
         .unwrap_or_else(|| panic!("no step {id:?} in {report:#}"))
-}
-
-/// Waits (10 s at most) until the server's log has a line containing every one of `parts`.
-fn wait_for_server_log_line(server: &LiveKitServer, parts: &[&str]) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = server.log_text();
-        if let Some(line) = log.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-            return line.to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server logged no line with {parts:?} within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -172,13 +131,10 @@ fn a_join_that_creates_the_room_dispatches_the_token_agent_once_and_a_later_join
     );
     assert!(job.room_sid.starts_with("RM_"), "{job:#?}");
     // The worker ended the job without joining; the server counts it as a success.
-    wait_for_server_log_line(
-        &server,
-        &["job ended", &job.id, r#""status": "JS_SUCCESS""#],
-    );
+    server.wait_for_log_line(&["job ended", &job.id, r#""status": "JS_SUCCESS""#]);
 
     // The control: another identity joins the room that now exists, with the same roomConfig.
-    let second = drive(
+    let second = drive_participants(
         &server.ws_url(),
         json!({
             "deadline": 60,

@@ -23,15 +23,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use roomkey_interop::LiveKitServer;
-use roomkey_interop::paths::{
-    interop_dir, python_program, require_file, roomkey_binary, scratch_dir,
-};
-use roomkey_interop::process::run_json;
+use roomkey_interop::paths::{roomkey_binary, scratch_dir};
+use roomkey_interop::process::drive_participants;
 use roomkey_token::{AccessToken, ApiSecret, KeyPair, TrackSource, VideoGrant, unix_now};
 use serde_json::{Value, json};
 
-/// Longest a driver run may take, whatever its script says.
-const DRIVER_LIMIT: Duration = Duration::from_secs(120);
 /// How long a "never happens" wait lasts after its control happened: past two of the server's
 /// 3 s update batches.
 const NEVER_WAIT: f64 = 7.0;
@@ -98,25 +94,8 @@ fn script(deadline: u64, cast: &[Member], steps: Value) -> Value {
 }
 
 /// Runs the Python driver on `script` (with the server's URL filled in) and returns its report.
-fn drive(server: &LiveKitServer, mut script: Value) -> Value {
-    script["url"] = json!(server.ws_url());
-    let python = python_program();
-    let driver = require_file(
-        interop_dir().join("python/participant.py"),
-        "the participant driver",
-    );
-    let mut cmd = Command::new(&python);
-    cmd.arg(&driver)
-        .current_dir(interop_dir())
-        .env("PYTHONUNBUFFERED", "1");
-    let body = serde_json::to_vec(&script).expect("script serializes");
-    let report = run_json(cmd, &body, DRIVER_LIMIT, "participant.py");
-    eprintln!("participant.py report: {report:#}");
-    assert_eq!(
-        report["timed_out"], false,
-        "the script ran past its deadline: {report:#}"
-    );
-    report
+fn drive(server: &LiveKitServer, script: Value) -> Value {
+    drive_participants(&server.ws_url(), script)
 }
 
 /// The result of the step with `id`, searching inside `parallel` steps too.
