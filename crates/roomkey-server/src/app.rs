@@ -18,7 +18,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::audit::AuditLog;
 use crate::auth::Authenticator;
-use crate::config::Config;
+use crate::config::{Config, MetricsAccess};
 use crate::denials::Denials;
 use crate::error::ApiError;
 use crate::fields;
@@ -140,7 +140,25 @@ pub fn router(app: Arc<App>) -> Router {
     } else {
         router.layer(cors(&cors_origins, cors_loopback))
     };
-    router.with_state(app)
+    router.layer(nosniff()).with_state(app)
+}
+
+/// The router of the metrics listener (`[metrics] listen`): `/metrics` and nothing else.
+pub(crate) fn metrics_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_body))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(nosniff())
+        .with_state(app)
+}
+
+/// Every answer says its content type is meant: error bodies echo parts of the request, and
+/// a browser must not read them as anything else.
+fn nosniff() -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    )
 }
 
 /// Extra time the router-wide timeout allows over the request timeout.
@@ -227,7 +245,26 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-async fn metrics_endpoint(State(app): State<Arc<App>>) -> Response {
+/// `/metrics` on the main listener, as `[metrics]` says.
+async fn metrics_endpoint(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> Response {
+    match &app.config.metrics {
+        MetricsAccess::Public => metrics_body(State(app)).await,
+        MetricsAccess::Key(hash) => {
+            let presented = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if presented.is_some_and(|key| crate::auth::key_matches(key, hash)) {
+                metrics_body(State(app)).await
+            } else {
+                ApiError::Unauthenticated(crate::auth::AuthError::UnknownKey).into_response()
+            }
+        }
+        MetricsAccess::Off | MetricsAccess::Listen(_) => ApiError::NotFound.into_response(),
+    }
+}
+
+async fn metrics_body(State(app): State<Arc<App>>) -> Response {
     let mut response = app.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -152,6 +152,7 @@ mod tests {
             display_name: None,
             profile: 0,
             admin: false,
+            ttl_cap: None,
         }
     }
 

@@ -1,18 +1,17 @@
 //! Caller authentication: static API keys (kept as SHA-256 hashes, compared in constant time)
 //! and the app's own session JWTs, verified against an OIDC issuer's JWKS.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::Jwk};
+use jsonwebtoken::{Algorithm, Validation};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
-use tokio::sync::Mutex;
 
 use crate::config::{Config, OidcIssuer};
+use crate::jwks::{Jwks, KeyError};
 use crate::policy::Caller;
 
 /// Why a caller was not authenticated (401). Messages say what to fix and reveal nothing about
@@ -33,20 +32,10 @@ pub enum AuthError {
     Session(String),
 }
 
-/// Keys older than this are downloaded again on their next use, so a key the issuer has
-/// withdrawn stops being accepted (the old keys stay in use if the download fails).
-const JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
-
-struct JwksCache {
-    keys: HashMap<String, (Algorithm, Arc<DecodingKey>)>,
-    fetched: Option<Instant>,
-}
-
 /// Authenticates callers against the configuration.
 pub struct Authenticator {
     callers: Vec<crate::config::StaticCaller>,
-    oidc: Vec<(OidcIssuer, Mutex<JwksCache>)>,
-    http: reqwest::Client,
+    oidc: Vec<(OidcIssuer, Arc<Jwks>)>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -61,26 +50,13 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     /// Builds the authenticator for a configuration.
     pub fn new(config: &Config) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
         Authenticator {
             callers: config.callers.clone(),
             oidc: config
                 .oidc
                 .iter()
-                .map(|o| {
-                    (
-                        o.clone(),
-                        Mutex::new(JwksCache {
-                            keys: HashMap::new(),
-                            fetched: None,
-                        }),
-                    )
-                })
+                .map(|o| (o.clone(), Jwks::new(&o.jwks_url, o.jwks_min_refresh)))
                 .collect(),
-            http,
         }
     }
 
@@ -119,6 +95,7 @@ impl Authenticator {
             display_name: None,
             profile: caller.profile,
             admin: caller.admin,
+            ttl_cap: None,
         })
     }
 
@@ -129,13 +106,16 @@ impl Authenticator {
             return Err(bad("only RS256 and ES256 are accepted"));
         }
         let iss = unverified_issuer(token).ok_or_else(|| bad("no issuer"))?;
-        let (issuer, cache) = self
+        let (issuer, jwks) = self
             .oidc
             .iter()
             .find(|(o, _)| o.issuer == iss)
             .ok_or_else(|| bad("unknown issuer"))?;
         let kid = header.kid.clone().unwrap_or_default();
-        let key = self.key_for(issuer, cache, &kid, header.alg).await?;
+        let key = jwks.key(&kid, header.alg).await.map_err(|e| match e {
+            KeyError::Unknown => bad("unknown signing key"),
+            KeyError::WrongAlgorithm => bad("the key does not match the algorithm"),
+        })?;
 
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&issuer.issuer]);
@@ -165,8 +145,25 @@ impl Authenticator {
             .get(&issuer.identity_claim)
             .and_then(serde_json::Value::as_str)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| bad("no identity claim"))?
-            .to_owned();
+            .ok_or_else(|| bad("no identity claim"))?;
+        // With several issuers, "alice" at one is not "alice" at another.
+        let subject = format!("{}{subject}", issuer.identity_prefix);
+        let ttl_cap = if issuer.ttl_within_session {
+            // `exp` is required and checked above; what is left of it bounds the token.
+            let exp = claims
+                .get("exp")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            let left = exp.saturating_sub(unix_now());
+            if left == 0 {
+                return Err(bad(
+                    "expired (within the leeway, but a LiveKit token may not outlive its session here)",
+                ));
+            }
+            Some(Duration::from_secs(left))
+        } else {
+            None
+        };
         let display_name = issuer
             .name_claim
             .as_ref()
@@ -179,105 +176,15 @@ impl Authenticator {
             display_name,
             profile: issuer.profile,
             admin: false,
+            ttl_cap,
         })
     }
+}
 
-    /// The key for `kid`, from the cache, or from a fresh JWKS download when the `kid` is new
-    /// (at most once per the issuer's `jwks_min_refresh`, so a flood of unknown `kid`s does not
-    /// turn into a flood of downloads) or the cache is older than [`JWKS_MAX_AGE`].
-    async fn key_for(
-        &self,
-        issuer: &OidcIssuer,
-        cache: &Mutex<JwksCache>,
-        kid: &str,
-        alg: Algorithm,
-    ) -> Result<Arc<DecodingKey>, AuthError> {
-        let mut cache = cache.lock().await;
-        let stale = if cache.keys.contains_key(kid) {
-            cache.fetched.is_none_or(|t| t.elapsed() >= JWKS_MAX_AGE)
-        } else {
-            cache
-                .fetched
-                .is_none_or(|t| t.elapsed() >= issuer.jwks_min_refresh)
-        };
-        if stale {
-            cache.fetched = Some(Instant::now());
-            match self.fetch_jwks(&issuer.jwks_url).await {
-                Ok(keys) => cache.keys = keys,
-                Err(e) => {
-                    tracing::warn!(issuer = %issuer.issuer, error = %e, "JWKS download failed")
-                }
-            }
-        }
-        match cache.keys.get(kid) {
-            Some((key_alg, key)) if *key_alg == alg => Ok(key.clone()),
-            Some(_) => Err(AuthError::Session(
-                "the key does not match the algorithm".into(),
-            )),
-            None => Err(AuthError::Session("unknown signing key".into())),
-        }
-    }
-
-    async fn fetch_jwks(
-        &self,
-        url: &str,
-    ) -> Result<HashMap<String, (Algorithm, Arc<DecodingKey>)>, reqwest::Error> {
-        #[derive(serde::Deserialize)]
-        struct RawSet {
-            keys: Vec<serde_json::Value>,
-        }
-        let set: RawSet = self
-            .http
-            .get(url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let mut keys = HashMap::new();
-        // Key by key: one key this code cannot read (another type, an encryption key) must not
-        // make the others unusable.
-        for value in set.keys {
-            use jsonwebtoken::jwk::{
-                AlgorithmParameters, EllipticCurve, KeyAlgorithm, PublicKeyUse,
-            };
-            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
-                continue;
-            };
-            if jwk
-                .common
-                .public_key_use
-                .as_ref()
-                .is_some_and(|u| *u != PublicKeyUse::Signature)
-            {
-                continue;
-            }
-            let alg = match &jwk.algorithm {
-                AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
-                    Algorithm::ES256
-                }
-                _ => continue,
-            };
-            let declared = jwk.common.key_algorithm;
-            if declared.is_some_and(|a| {
-                !matches!(
-                    (a, alg),
-                    (KeyAlgorithm::RS256, Algorithm::RS256)
-                        | (KeyAlgorithm::ES256, Algorithm::ES256)
-                )
-            }) {
-                continue;
-            }
-            if let Ok(key) = DecodingKey::from_jwk(&jwk) {
-                keys.insert(
-                    jwk.common.key_id.clone().unwrap_or_default(),
-                    (alg, Arc::new(key)),
-                );
-            }
-        }
-        Ok(keys)
-    }
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads `iss` without verifying, only to choose which issuer's keys to verify with.
@@ -289,6 +196,12 @@ fn unverified_issuer(token: &str) -> Option<String> {
         iss: String,
     }
     serde_json::from_slice::<Iss>(&bytes).ok().map(|i| i.iss)
+}
+
+/// Whether `key` hashes to `hash`, compared in constant time.
+pub(crate) fn key_matches(key: &str, hash: &[u8; 32]) -> bool {
+    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    bool::from(digest.ct_eq(hash))
 }
 
 /// Hex SHA-256 of an API key, as `key_sha256` in the configuration wants it.

@@ -57,11 +57,14 @@ impl Denials {
             .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         let caller = who.caller.as_deref().unwrap_or("-");
         let reason = error.code();
+        // A name the server chose (a field, a header, an attribute key), not the content.
+        let field = error.field().unwrap_or("-");
         // 5xx are the server's (or LiveKit's) failures; 4xx are the client's.
         if status >= 500 {
             tracing::warn!(
                 status,
                 reason,
+                field,
                 endpoint,
                 caller,
                 profile,
@@ -73,6 +76,7 @@ impl Denials {
             tracing::info!(
                 status,
                 reason,
+                field,
                 endpoint,
                 caller,
                 profile,

@@ -72,6 +72,15 @@ impl ApiError {
         }
     }
 
+    /// The request field (or header) to blame, for a 400 or 403 that names one.
+    pub(crate) fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Forbidden { field, .. } => Some(field),
+            ApiError::BadRequest { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,

@@ -10,11 +10,14 @@
 mod app;
 mod audit;
 mod auth;
+mod client_addr;
 mod config;
+mod connections;
 mod denials;
 mod error;
 mod fields;
 mod json;
+mod jwks;
 mod logging;
 mod metrics;
 mod page;
@@ -22,55 +25,110 @@ mod policy;
 mod requests;
 mod token_endpoint;
 
-use std::future::{Future, IntoFuture as _};
-use std::net::SocketAddr;
+use std::future::Future;
 use std::sync::Arc;
 
 // The public API: what `roomkey serve` and an embedder need. The configuration's parts (profiles,
 // callers, limits) are reachable through `Config`'s fields.
 pub use app::{App, SUMMARY, router};
 pub use auth::{generate_caller_key, hash_key};
-pub use config::{Config, ConfigError, EnvOverrides};
+pub use config::{Config, ConfigError, ConnectionLimits, EnvOverrides, MetricsAccess};
 pub use error::ApiError;
 pub use logging::{AuditLog, LogGuard, LogSink, init_logging, json_layer};
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections
 /// and finishes the requests in flight, waiting at most the request timeout plus
-/// [`SHUTDOWN_GRACE`] for them.
+/// [`SHUTDOWN_GRACE`] for them. With `[metrics] listen`, `/metrics` is served on that address
+/// too, for as long.
 ///
 /// # Errors
-/// An I/O error from the listener.
+/// An I/O error binding the metrics listener.
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let grace = app.config().request_timeout + SHUTDOWN_GRACE;
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        shutdown.await;
-        let _ = signalled_tx.send(());
+    let config = app.config();
+    let grace = config.request_timeout + SHUTDOWN_GRACE;
+    let limits = fit_open_file_limit(config.connections.clone());
+    let metrics_listener = match &config.metrics {
+        MetricsAccess::Listen(addr) => {
+            let l = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on {addr} for /metrics: {e}"),
+                )
+            })?;
+            tracing::info!("metrics on http://{}/metrics", l.local_addr()?);
+            Some(l)
+        }
+        _ => None,
     };
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .into_future();
-    // A connection that never finishes its request (or an idle one the client keeps open)
-    // must not hold the process forever.
-    let deadline = async move {
-        if signalled_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
+    let (signalled_tx, signalled_rx) = tokio::sync::watch::channel(false);
+    let signalled = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let metrics = app.metrics.connections.clone();
+    let main = connections::serve(
+        router(Arc::clone(&app)),
+        listener,
+        limits.clone(),
+        metrics.clone(),
+        signalled(signalled_rx.clone()),
+    );
+    let side = async {
+        if let Some(l) = metrics_listener {
+            connections::serve(
+                app::metrics_router(Arc::clone(&app)),
+                l,
+                limits,
+                metrics,
+                signalled(signalled_rx.clone()),
+            )
+            .await;
         }
     };
+    let both = async { tokio::join!(main, side) };
+    let mut both = std::pin::pin!(both);
     tokio::select! {
-        result = server => result,
-        () = deadline => {
-            tracing::warn!("requests still in flight after {} s; closing them", grace.as_secs());
-            Ok(())
+        _ = &mut both => return Ok(()),
+        () = shutdown => {}
+    }
+    let _ = signalled_tx.send(true);
+    // A connection that never finishes its request must not hold the process forever.
+    if tokio::time::timeout(grace, both).await.is_err() {
+        tracing::warn!(
+            "requests still in flight after {} s; closing them",
+            grace.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// Lowers the connection limit to what the process's open-file limit leaves room for: a
+/// connection that cannot be accepted for want of a file handle waits in the kernel's queue,
+/// where the limit's eviction cannot make room for it.
+fn fit_open_file_limit(mut limits: ConnectionLimits) -> ConnectionLimits {
+    // Handles kept for everything else: the listeners, the log, outgoing HTTP clients.
+    const RESERVED: u64 = 64;
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    if let Some(soft) = soft {
+        let room = if soft > 2 * RESERVED {
+            soft - RESERVED
+        } else {
+            soft / 2
+        };
+        let room = usize::try_from(room).unwrap_or(usize::MAX).max(1);
+        if room < limits.max_connections {
+            tracing::warn!(
+                configured = limits.max_connections,
+                open_file_limit = soft,
+                "max_connections lowered to {room} to fit the open-file limit (raise it with ulimit -n)"
+            );
+            limits.max_connections = room;
         }
     }
+    limits
 }
 
 /// Time allowed, beyond the request timeout, for requests in flight at shutdown.

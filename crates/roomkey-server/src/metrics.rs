@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -22,6 +23,42 @@ pub(crate) struct Denied {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct Endpoint {
     pub(crate) endpoint: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Reason {
+    pub(crate) reason: &'static str,
+}
+
+/// Why connections are closed by the server, in the order of [`ConnectionMetrics::closed`].
+const CLOSE_REASONS: [&str; 4] = ["header_timeout", "idle", "evicted", "refused_at_limit"];
+
+/// Connection counts, shared with the accept loop.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionMetrics {
+    open: Gauge,
+    closed: [Counter; 4],
+}
+
+impl ConnectionMetrics {
+    pub(crate) fn opened(&self) {
+        self.open.inc();
+    }
+
+    pub(crate) fn ended(&self) {
+        self.open.dec();
+    }
+
+    /// Counts a connection the server closed, for one of [`CLOSE_REASONS`].
+    pub(crate) fn closed(&self, reason: &'static str) {
+        debug_assert!(
+            CLOSE_REASONS.contains(&reason),
+            "{reason} is not a close reason"
+        );
+        if let Some(i) = CLOSE_REASONS.iter().position(|r| *r == reason) {
+            self.closed[i].inc();
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -67,6 +104,8 @@ pub(crate) struct Metrics {
     profiles: usize,
     /// Latency histograms, per endpoint.
     latency_by_endpoint: [Histogram; 2],
+    /// Open connections, and those the server closed.
+    pub(crate) connections: ConnectionMetrics,
 }
 
 impl Metrics {
@@ -103,6 +142,22 @@ impl Metrics {
             "Unknown keys in /api/token bodies, ignored as the token endpoint contract asks (the server log names each key once)",
             ignored_fields.clone(),
         );
+        let open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "Client connections open now",
+            open.clone(),
+        );
+        let closed = Family::<Reason, Counter>::default();
+        registry.register(
+            "connections_closed",
+            "Connections the server closed: no request head in time, idle, evicted at the connection limit to make room, or refused at the limit",
+            closed.clone(),
+        );
+        let connections = ConnectionMetrics {
+            open,
+            closed: CLOSE_REASONS.map(|reason| closed.get_or_create(&Reason { reason }).clone()),
+        };
         let issued_by_profile = profiles
             .iter()
             .map(|profile| {
@@ -143,6 +198,7 @@ impl Metrics {
             denied_resolved,
             profiles: profiles.len(),
             latency_by_endpoint,
+            connections,
         }
     }
 

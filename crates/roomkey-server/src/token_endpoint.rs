@@ -2,7 +2,7 @@
 //! pipeline from the request to the answer (limits, authentication, the body, the policy, the
 //! room, the token, the audit line), timed and counted, refusals logged.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
@@ -20,6 +20,7 @@ use roomkey_token::{AccessToken, Claims, LimitedClaim, MintError, RoomConfigurat
 use serde::Serialize;
 
 use crate::audit::{self, AgentDispatch};
+use crate::client_addr;
 use crate::denials::Refused;
 use crate::error::ApiError;
 use crate::fields;
@@ -111,7 +112,11 @@ async fn handle(app: &App, endpoint: Endpoint, request: Request) -> Response {
         Err(e) => {
             let profile_index = profile;
             let profile = profile.map_or("-", |p| app.config.profiles[p].name.as_str());
-            who.client = Some(client_ip_of(forwarded.as_ref(), peer.as_ref()));
+            let peer = peer.map(|ConnectInfo(a)| a);
+            who.client = Some(
+                client_addr::client_ip(forwarded.as_ref().map(HeaderValue::as_bytes), peer)
+                    .unwrap_or_else(|_| peer.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip())),
+            );
             app.denials.log(&e, endpoint.label(), profile, &who);
             app.metrics
                 .denied(endpoint.index(), e.code(), profile_index);
@@ -132,8 +137,12 @@ async fn issue(
     let refused = |who: &mut Refused, caller: Option<&Caller>| {
         who.caller = caller.map(|c| c.name.clone());
     };
-    if let Some(limiter) = &app.per_ip {
-        limit(limiter, &client_ip(app, &parts), "ip").inspect_err(|_| refused(who, None))?;
+    if app.per_ip.is_some() || app.config.trust_forwarded_for {
+        let ip = client_ip(app, &parts).inspect_err(|_| refused(who, None))?;
+        if let Some(limiter) = &app.per_ip {
+            let key = client_addr::limit_key(ip, app.config.ipv6_prefix);
+            limit(limiter, &key, "ip").inspect_err(|_| refused(who, None))?;
+        }
     }
     let caller = authenticate(app, &parts.headers)
         .await
@@ -378,26 +387,26 @@ fn is_json_media_type(value: &[u8]) -> bool {
         && matches!(value.get(JSON.len()), None | Some(b';' | b' ' | b'\t'))
 }
 
-/// The client's address for per-IP limits: the connection's peer, or, behind a trusted reverse
-/// proxy, the last `X-Forwarded-For` entry (the one that proxy appended; earlier entries are
-/// whatever the client chose to send).
-fn client_ip(app: &App, parts: &axum::http::request::Parts) -> IpAddr {
+/// The client's address (see [`client_addr::client_ip`]); a forwarded entry that names no
+/// address is refused, since the proxy in front does not append what this setting expects.
+fn client_ip(app: &App, parts: &axum::http::request::Parts) -> Result<IpAddr, ApiError> {
     let forwarded = app
         .config
         .trust_forwarded_for
         .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
         .flatten();
-    client_ip_of(forwarded, parts.extensions.get::<ConnectInfo<SocketAddr>>())
-}
-
-/// [`client_ip`] from its two sources: the last `X-Forwarded-For` value (when trusted) and
-/// the connection's peer.
-fn client_ip_of(forwarded: Option<&HeaderValue>, peer: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
-    forwarded
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|last| last.trim().parse::<IpAddr>().ok())
-        .unwrap_or_else(|| peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip()))
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    client_addr::client_ip(forwarded.map(HeaderValue::as_bytes), peer).map_err(|entry| {
+        ApiError::BadRequest {
+            field: Some("X-Forwarded-For".into()),
+            message: format!(
+                "the last X-Forwarded-For entry {entry:?} is not an IP address; this server trusts that entry (trust_forwarded_for), so the proxy in front must append the client's address there"
+            ),
+        }
+    })
 }
 
 async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -408,6 +417,7 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError
             display_name: None,
             profile: 0,
             admin: true,
+            ttl_cap: None,
         });
     }
     let header = headers

@@ -198,3 +198,77 @@ fn broken_configuration_exits_2_with_file_and_line() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_flood_of_silent_connections_under_a_low_open_file_limit_leaves_it_answering() {
+    let dir = std::env::temp_dir().join(format!("roomkey-flood-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("roomkey.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\nlivekit_url = \"wss://lk.test.invalid\"\napi_key = \"APIflood\"\n\n[connections]\nheader_read_timeout = \"2s\"\n",
+    )
+    .unwrap();
+    // 128 file handles: without the limit fitted under it, 300 silent sockets would leave no
+    // handle for anyone else, and accept() would fail until they time out.
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg("ulimit -n 128 && exec \"$0\" serve --config \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_roomkey"))
+        .arg(&config)
+        .env_clear()
+        .env(
+            "LIVEKIT_API_SECRET",
+            "flood-secret-flood-secret-flood-secret",
+        )
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let (mut child, lines, _, addr) = start_server(command);
+    let flood: Vec<TcpStream> = (0..300)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
+    assert!(
+        flood.len() >= 200,
+        "only {} connections opened",
+        flood.len()
+    );
+    let mut answered = 0;
+    for _ in 0..10 {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        use std::io::{Read as _, Write as _};
+        let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 200") {
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 10, "health checks answered during the flood");
+    // The flood's connections are closed: evicted, or after the 2 s header timeout.
+    std::thread::sleep(Duration::from_millis(3500));
+    let still_open = flood
+        .iter()
+        .filter(|s| {
+            use std::io::Read as _;
+            let mut s = *s;
+            s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let mut b = [0u8; 64];
+            // Ok(0) or a reset: closed by the server; a timeout: still open.
+            matches!(s.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut)
+        })
+        .count();
+    assert_eq!(still_open, 0, "connections of the flood still open");
+    send_signal(&child, "-TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<String> = lines.iter().collect();
+    for said in ["max_connections lowered to 64", "connection limit reached"] {
+        assert!(rest.iter().any(|l| l.contains(said)), "{said}: {rest:#?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

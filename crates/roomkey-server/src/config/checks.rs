@@ -164,6 +164,27 @@ pub(super) fn check_profile(
             .map_or(0..0, Spanned::span);
         return ctx.err(span, "room_config.agents is allowed but no agents are listed; add agents = [\"name\"] (or [\"*\"])");
     }
+    // The parts of an agent dispatch are allowed one by one, on top of the dispatch itself.
+    for part in [
+        RequestField::AgentDeployment,
+        RequestField::AgentRestartPolicy,
+        RequestField::AgentAttributes,
+    ] {
+        if fields.contains(&part) && !fields.contains(&RequestField::AgentDispatch) {
+            let span = p
+                .fields
+                .iter()
+                .find(|f| f.get_ref() == part.name())
+                .map_or(0..0, Spanned::span);
+            return ctx.err(
+                span,
+                format!(
+                    "{} needs room_config.agents in fields too (it is a part of an agent dispatch)",
+                    part.name()
+                ),
+            );
+        }
+    }
     let max_job_metadata_bytes = match &p.max_job_metadata_bytes {
         None => DEFAULT_JOB_METADATA_LIMIT,
         Some(v) if *v.get_ref() > LIVEKIT_METADATA_LIMIT => {

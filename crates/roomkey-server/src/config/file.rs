@@ -39,6 +39,12 @@ pub struct FileConfig {
     /// Rate limits.
     #[serde(default)]
     pub rate_limit: RateLimitFile,
+    /// Connection limits and timeouts.
+    #[serde(default)]
+    pub connections: ConnectionsFile,
+    /// Where `/metrics` is served.
+    #[serde(default)]
+    pub metrics: MetricsFile,
     /// Static API-key callers.
     #[serde(default, rename = "caller")]
     pub callers: Vec<Spanned<CallerFile>>,
@@ -60,6 +66,41 @@ pub struct RateLimitFile {
     pub per_ip_per_minute: Option<u32>,
     /// Requests allowed in a burst.
     pub burst: Option<u32>,
+    /// IPv6 clients share a per-IP limit per network of this prefix length (default 64: one
+    /// end site's /64 is one client, since it holds 2^64 addresses).
+    pub ipv6_prefix: Option<Spanned<u8>>,
+}
+
+/// `[connections]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsFile {
+    /// Time a client has to send a request head, e.g. "10s".
+    pub header_read_timeout: Option<Spanned<String>>,
+    /// A connection with no request in flight for this long is closed, e.g. "60s".
+    pub idle_timeout: Option<Spanned<String>>,
+    /// Connections open at once.
+    pub max_connections: Option<Spanned<usize>>,
+    /// Largest request head, bytes.
+    pub max_header_bytes: Option<Spanned<usize>>,
+    /// Speak HTTP/2 (h2c) too.
+    #[serde(default)]
+    pub http2: bool,
+    /// Concurrent streams per HTTP/2 connection.
+    pub http2_max_streams: Option<Spanned<u32>>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsFile {
+    /// Serve `/metrics` on a listener of its own, e.g. "127.0.0.1:9100".
+    pub listen: Option<Spanned<String>>,
+    /// Serve `/metrics` on the main listener to callers presenting this key (hex SHA-256).
+    pub key_sha256: Option<Spanned<String>>,
+    /// Serve `/metrics` on the main listener to anyone.
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// `[[caller]]`: a static API key.
@@ -97,6 +138,11 @@ pub struct OidcFile {
     pub leeway: Option<Spanned<String>>,
     /// Least time between two JWKS downloads triggered by an unknown `kid` (default "10s").
     pub jwks_min_refresh: Option<Spanned<String>>,
+    /// Put before each subject of this issuer to make the identity (e.g. "google:").
+    pub identity_prefix: Option<String>,
+    /// Cap the LiveKit token's expiry at the session JWT's `exp`.
+    #[serde(default)]
+    pub ttl_within_session: bool,
 }
 
 /// `[profile.NAME]`: what a caller may get.

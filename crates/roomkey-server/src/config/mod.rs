@@ -16,7 +16,25 @@ mod file;
 mod sections;
 
 use checks::*;
-pub use file::{CallerFile, FileConfig, OidcFile, ProfileFile, RateLimitFile};
+pub use file::{
+    CallerFile, ConnectionsFile, FileConfig, MetricsFile, OidcFile, ProfileFile, RateLimitFile,
+};
+
+pub use crate::connections::ConnectionLimits;
+
+/// Where `/metrics` is served. Its counters name profiles and show volumes and refusal
+/// reasons, so it is not on the public listener unless the configuration says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Not served on the main listener (404); the default outside development mode.
+    Off,
+    /// On a listener of its own, to anyone who reaches that address.
+    Listen(SocketAddr),
+    /// On the main listener, to callers with `Authorization: Bearer <key>` (its SHA-256).
+    Key([u8; 32]),
+    /// On the main listener, to anyone.
+    Public,
+}
 
 /// A configuration problem, pointing at the line it comes from.
 #[derive(Debug)]
@@ -73,6 +91,11 @@ pub struct OidcIssuer {
     pub leeway: Duration,
     /// Least time between two JWKS downloads.
     pub jwks_min_refresh: Duration,
+    /// Put before every subject of this issuer, so that subjects of two issuers never name
+    /// the same participant.
+    pub identity_prefix: String,
+    /// A LiveKit token expires no later than the session JWT it was issued for.
+    pub ttl_within_session: bool,
 }
 
 /// The checked, ready-to-run configuration.
@@ -108,6 +131,12 @@ pub struct Config {
     pub per_ip_per_minute: u32,
     /// Burst size.
     pub burst: u32,
+    /// Prefix length under which IPv6 clients share a per-IP limit.
+    pub ipv6_prefix: u8,
+    /// Connection limits and timeouts.
+    pub connections: ConnectionLimits,
+    /// Where `/metrics` is served.
+    pub metrics: MetricsAccess,
     /// Static-key callers.
     pub callers: Vec<StaticCaller>,
     /// OIDC issuers.
@@ -255,7 +284,7 @@ impl Config {
     /// authentication, one permissive profile.
     pub fn dev(env: &EnvOverrides) -> Result<Config, ConfigError> {
         let text = format!(
-            "livekit_url = {DEV_LIVEKIT_URL:?}\n[profile.dev]\nidentity = \"request\"\nfields = [\"participant_identity\", \"participant_name\", \"participant_metadata\", \"participant_attributes\", \"room_config.agents\", \"room_config.settings\", \"ttl\"]\nagents = [\"*\"]\nrooms = [\"*\"]\nttl = \"15m\"\nmax_ttl = \"24h\"\n"
+            "livekit_url = {DEV_LIVEKIT_URL:?}\n[profile.dev]\nidentity = \"request\"\nfields = [\"participant_identity\", \"participant_name\", \"participant_metadata\", \"participant_attributes\", \"room_config.agents\", \"room_config.agents.deployment\", \"room_config.agents.restart_policy\", \"room_config.agents.attributes\", \"lk_attributes\", \"room_config.settings\", \"ttl\"]\nagents = [\"*\"]\nrooms = [\"*\"]\nttl = \"15m\"\nmax_ttl = \"24h\"\n"
         );
         let mut env = env.clone();
         if env.api_key.is_none() && env.api_secret.is_none() {
@@ -265,6 +294,8 @@ impl Config {
         let mut config = Config::parse("<dev defaults>", &text, &env, None)?;
         config.dev = true;
         config.cors_loopback = true;
+        // A development server is on loopback; its metrics are there to look at.
+        config.metrics = MetricsAccess::Public;
         for profile in &mut config.profiles {
             profile.unrestricted_switches = true;
         }
@@ -343,6 +374,18 @@ impl Config {
         let callers = sections::static_callers(&ctx, &raw, &profiles)?;
         let oidc = sections::oidc_issuers(&ctx, &raw, &profiles)?;
         let room_service_url = sections::room_service_url(&ctx, &raw, &profiles, &livekit_url)?;
+        let connections = sections::connections(&ctx, &raw.connections)?;
+        let metrics = sections::metrics(&ctx, &raw.metrics)?;
+        let ipv6_prefix = match &raw.rate_limit.ipv6_prefix {
+            None => 64,
+            Some(v) if (16..=128).contains(v.get_ref()) => *v.get_ref(),
+            Some(v) => {
+                return ctx.err_at(
+                    v,
+                    "ipv6_prefix must be between 16 and 128 (64 is one end site)",
+                );
+            }
+        };
 
         Ok(Config {
             listen,
@@ -359,6 +402,9 @@ impl Config {
             per_caller_per_minute: raw.rate_limit.per_caller_per_minute.unwrap_or(600),
             per_ip_per_minute: raw.rate_limit.per_ip_per_minute.unwrap_or(1200),
             burst: raw.rate_limit.burst.unwrap_or(50).max(1),
+            ipv6_prefix,
+            connections,
+            metrics,
             callers,
             oidc,
             profiles,
@@ -390,6 +436,8 @@ fn with_suggestion(message: &str, spanned: Option<&str>) -> String {
     let known: Vec<&str> = [
         field_names::<FileConfig>(),
         field_names::<RateLimitFile>(),
+        field_names::<ConnectionsFile>(),
+        field_names::<MetricsFile>(),
         field_names::<CallerFile>(),
         field_names::<OidcFile>(),
         field_names::<ProfileFile>(),

@@ -10,10 +10,11 @@ use toml::Spanned;
 
 use crate::policy::{IdentityStrategy, Profile};
 
-use super::checks::{check_origin, is_loopback_http, parse_sha256};
+use super::checks::{check_origin, is_loopback_http, parse_listen, parse_sha256};
 use super::{
-    ConfigError, Ctx, DEFAULT_JWKS_MIN_REFRESH, DEFAULT_TIMEOUT, EnvOverrides, FileConfig,
-    MAX_TIMEOUT, OidcIssuer, StaticCaller, line_of, resolve,
+    ConfigError, ConnectionLimits, ConnectionsFile, Ctx, DEFAULT_JWKS_MIN_REFRESH, DEFAULT_TIMEOUT,
+    EnvOverrides, FileConfig, MAX_TIMEOUT, MetricsAccess, MetricsFile, OidcIssuer, StaticCaller,
+    line_of, resolve,
 };
 
 /// The LiveKit API key and secret: from the environment, else the file (`api_key`,
@@ -65,19 +66,125 @@ pub(super) fn credentials(
     }
 }
 
-/// `request_timeout`: positive, at most an hour.
-pub(super) fn request_timeout(ctx: &Ctx<'_>, raw: &FileConfig) -> Result<Duration, ConfigError> {
-    Ok(match &raw.request_timeout {
-        Some(v) => match roomkey_token::input::parse_duration(v.get_ref()) {
-            Ok(d) if d.is_zero() => return ctx.err_at(v, "request_timeout must be positive"),
-            Ok(d) if d > MAX_TIMEOUT => {
-                return ctx.err_at(v, "request_timeout may be at most 1h");
-            }
-            Ok(d) => d,
-            Err(m) => return ctx.err_at(v, m),
-        },
-        None => DEFAULT_TIMEOUT,
+/// A duration setting: `default` when absent, else within `min..=max` (each setting has
+/// bounds, so that a slip such as `leeway = "3650d"` or `jwks_min_refresh = "0s"` is refused
+/// at start-up instead of quietly opening the server up).
+pub(super) fn duration(
+    ctx: &Ctx<'_>,
+    name: &str,
+    value: Option<&Spanned<String>>,
+    default: Duration,
+    (min, max): (Duration, Duration),
+) -> Result<Duration, ConfigError> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    let d = roomkey_token::input::parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?;
+    if d < min || d > max {
+        let show = |d: Duration| humantime::format_duration(d).to_string();
+        return ctx.err_at(
+            v,
+            format!(
+                "{name} = {:?} is outside its bounds: at least {}, at most {}",
+                v.get_ref(),
+                show(min),
+                show(max)
+            ),
+        );
+    }
+    Ok(d)
+}
+
+/// `[connections]`, each value within its bounds.
+pub(super) fn connections(
+    ctx: &Ctx<'_>,
+    raw: &ConnectionsFile,
+) -> Result<ConnectionLimits, ConfigError> {
+    let secs = Duration::from_secs;
+    let header_read_timeout = duration(
+        ctx,
+        "header_read_timeout",
+        raw.header_read_timeout.as_ref(),
+        secs(10),
+        (secs(1), secs(300)),
+    )?;
+    let idle_timeout = duration(
+        ctx,
+        "idle_timeout",
+        raw.idle_timeout.as_ref(),
+        secs(60),
+        (secs(1), secs(3600)),
+    )?;
+    let count = |name: &str,
+                 v: Option<&Spanned<usize>>,
+                 default: usize,
+                 (min, max): (usize, usize)| {
+        match v {
+            None => Ok(default),
+            Some(v) if (min..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
+            Some(v) => ctx.err_at(v, format!("{name} must be between {min} and {max}")),
+        }
+    };
+    let max_connections = count(
+        "max_connections",
+        raw.max_connections.as_ref(),
+        1024,
+        (1, 1_000_000),
+    )?;
+    // hyper needs at least 8 KiB of read buffer.
+    let max_header_bytes = count(
+        "max_header_bytes",
+        raw.max_header_bytes.as_ref(),
+        16 * 1024,
+        (8 * 1024, 1024 * 1024),
+    )?;
+    let http2_max_streams = match (&raw.http2_max_streams, raw.http2) {
+        (Some(v), false) => {
+            return ctx.err_at(v, "http2_max_streams has no effect without http2 = true");
+        }
+        (Some(v), true) if !(1..=1000).contains(v.get_ref()) => {
+            return ctx.err_at(v, "http2_max_streams must be between 1 and 1000");
+        }
+        (Some(v), true) => Some(*v.get_ref()),
+        (None, true) => Some(100),
+        (None, false) => None,
+    };
+    Ok(ConnectionLimits {
+        header_read_timeout,
+        idle_timeout,
+        max_connections,
+        max_header_bytes,
+        http2_max_streams,
     })
+}
+
+/// `[metrics]`: at most one of a listener of its own, a key, or public.
+pub(super) fn metrics(ctx: &Ctx<'_>, raw: &MetricsFile) -> Result<MetricsAccess, ConfigError> {
+    match (&raw.listen, &raw.key_sha256, raw.public) {
+        (None, None, false) => Ok(MetricsAccess::Off),
+        (None, None, true) => Ok(MetricsAccess::Public),
+        (Some(listen), None, false) => parse_listen(listen.get_ref())
+            .map(MetricsAccess::Listen)
+            .or_else(|m| ctx.err_at(listen, m)),
+        (None, Some(key), false) => parse_sha256(key.get_ref())
+            .map(MetricsAccess::Key)
+            .or_else(|m| ctx.err_at(key, m)),
+        (Some(v), _, _) | (None, Some(v), _) => ctx.err_at(
+            v,
+            "[metrics] takes one of listen, key_sha256 or public = true",
+        ),
+    }
+}
+
+/// `request_timeout`: at least 1 s, at most an hour.
+pub(super) fn request_timeout(ctx: &Ctx<'_>, raw: &FileConfig) -> Result<Duration, ConfigError> {
+    duration(
+        ctx,
+        "request_timeout",
+        raw.request_timeout.as_ref(),
+        DEFAULT_TIMEOUT,
+        (Duration::from_secs(1), MAX_TIMEOUT),
+    )
 }
 
 /// Whether the logs are JSON (`log_format`, or its environment override).
@@ -212,18 +319,22 @@ pub(super) fn oidc_issuers(
                 "jwks_url must be https:// (plain http only on loopback)",
             );
         }
-        let leeway = match &o.leeway {
-            Some(v) => {
-                roomkey_token::input::parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?
-            }
-            None => Duration::from_secs(60),
-        };
-        let jwks_min_refresh = match &o.jwks_min_refresh {
-            Some(v) => {
-                roomkey_token::input::parse_duration(v.get_ref()).or_else(|m| ctx.err_at(v, m))?
-            }
-            None => DEFAULT_JWKS_MIN_REFRESH,
-        };
+        let leeway = duration(
+            ctx,
+            "leeway",
+            o.leeway.as_ref(),
+            Duration::from_secs(60),
+            (Duration::ZERO, Duration::from_secs(600)),
+        )?;
+        // At least a second: each download is a request to the identity provider that anyone
+        // can trigger with a made-up `kid`.
+        let jwks_min_refresh = duration(
+            ctx,
+            "jwks_min_refresh",
+            o.jwks_min_refresh.as_ref(),
+            DEFAULT_JWKS_MIN_REFRESH,
+            (Duration::from_secs(1), Duration::from_secs(3600)),
+        )?;
         if oidc
             .iter()
             .any(|other: &OidcIssuer| other.issuer == o.issuer)
@@ -249,6 +360,8 @@ pub(super) fn oidc_issuers(
             profile,
             leeway,
             jwks_min_refresh,
+            identity_prefix: o.identity_prefix.clone().unwrap_or_default(),
+            ttl_within_session: o.ttl_within_session,
         });
     }
     Ok(oidc)

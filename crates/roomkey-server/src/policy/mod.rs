@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rand::Rng as _;
 use roomkey_token::grants::{Grant, Setting};
-use roomkey_token::{Claims, RoomConfiguration, VideoGrant};
+use roomkey_token::{Claims, JobRestartPolicy, RoomConfiguration, VideoGrant};
 
 mod glob;
 mod grants;
@@ -46,6 +46,15 @@ pub enum RequestField {
     RoomSettings,
     /// `ttl` (action endpoint).
     Ttl,
+    /// `room_config.agents[].deployment`: which deployment of an agent serves the job.
+    AgentDeployment,
+    /// `room_config.agents[].restart_policy`: whether LiveKit restarts a failed job.
+    AgentRestartPolicy,
+    /// `room_config.agents[].attributes`: the agent participant's attributes.
+    AgentAttributes,
+    /// Attributes (participant or agent) whose key starts with `lk.`: LiveKit reserves these
+    /// for itself (`lk.agent.state`, `lk.publish_on_behalf`), and clients act on them.
+    ReservedAttributes,
 }
 
 impl RequestField {
@@ -58,6 +67,10 @@ impl RequestField {
         "room_config.agents",
         "room_config.settings",
         "ttl",
+        "room_config.agents.deployment",
+        "room_config.agents.restart_policy",
+        "room_config.agents.attributes",
+        "lk_attributes",
     ];
 
     /// Its name in the configuration file (and the request).
@@ -77,6 +90,10 @@ impl RequestField {
             AgentDispatch,
             RoomSettings,
             Ttl,
+            AgentDeployment,
+            AgentRestartPolicy,
+            AgentAttributes,
+            ReservedAttributes,
         ]
         .into_iter()
         .find(|f| f.name() == s)
@@ -187,6 +204,9 @@ pub struct Caller {
     pub profile: usize,
     /// May use the action endpoint and the web page.
     pub admin: bool,
+    /// The longest TTL this caller's token may have: what is left of the session that
+    /// authenticated it, when its issuer says the token may not outlive it.
+    pub ttl_cap: Option<Duration>,
 }
 
 /// A request outside the policy: 403 naming the field.
@@ -300,6 +320,7 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
             "you may not set participant attributes",
         )?
         .unwrap_or_default();
+    check_reserved_attributes(profile, "participant_attributes", &attributes)?;
     let room_config = check_room_config(profile, req.room_config)?;
 
     let ttl = match req.ttl {
@@ -317,6 +338,7 @@ pub fn decide(profile: &Profile, caller: &Caller, req: TokenRequest) -> Result<D
         Some(ttl) => ttl,
         None => profile.ttl,
     };
+    let ttl = caller.ttl_cap.map_or(ttl, |cap| ttl.min(cap));
 
     let video = if req.grants.action {
         action_grant(
@@ -377,6 +399,28 @@ fn check_room_config(
                     "this agent is not allowed for you",
                 ));
             }
+            let at = |field: &str| format!("room_config.agents[{i}].{field}");
+            if !agent.deployment.is_empty() && !profile.allows(RequestField::AgentDeployment) {
+                return Err(denied(
+                    at("deployment"),
+                    "you may not choose the agent's deployment (the profile's fields lack room_config.agents.deployment)",
+                ));
+            }
+            if agent.restart_policy != JobRestartPolicy::default()
+                && !profile.allows(RequestField::AgentRestartPolicy)
+            {
+                return Err(denied(
+                    at("restart_policy"),
+                    "you may not choose the job's restart policy (the profile's fields lack room_config.agents.restart_policy)",
+                ));
+            }
+            if !agent.attributes.is_empty() && !profile.allows(RequestField::AgentAttributes) {
+                return Err(denied(
+                    at("attributes"),
+                    "you may not set the agent's attributes (the profile's fields lack room_config.agents.attributes)",
+                ));
+            }
+            check_reserved_attributes(profile, &at("attributes"), &agent.attributes)?;
             if agent.metadata.len() > profile.max_job_metadata_bytes {
                 return Err(denied(
                     format!("room_config.agents[{i}].metadata"),
@@ -399,6 +443,25 @@ fn check_room_config(
     }
     Ok(Some(config))
 }
+
+/// Refuses attribute keys LiveKit reserves (`lk.…`) unless the profile allows them.
+fn check_reserved_attributes(
+    profile: &Profile,
+    field: &str,
+    attributes: &BTreeMap<String, String>,
+) -> Result<(), Denied> {
+    if profile.allows(RequestField::ReservedAttributes) {
+        return Ok(());
+    }
+    match attributes.keys().find(|k| k.starts_with("lk.")) {
+        Some(key) => Err(denied(
+            format!("{field}.{key}"),
+            "attributes starting with \"lk.\" are reserved for LiveKit (the profile's fields lack lk_attributes)",
+        )),
+        None => Ok(()),
+    }
+}
+
 fn generated(prefix: &str) -> String {
     format!("{prefix}{}", random_id(12))
 }

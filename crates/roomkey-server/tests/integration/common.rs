@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
@@ -40,7 +40,8 @@ pub fn env() -> EnvOverrides {
 }
 
 /// A configuration with four static callers and no rate limits:
-/// * `backend` → `service`: every field allowed, identity from the request, any room;
+/// * `backend` → `service`: every field allowed but `lk.` attributes, identity from the
+///   request, any room;
 /// * `kiosk` → `kiosk`: nothing may be set, generated identity, rooms `lobby` and `support-*`,
 ///   a viewer (`can_publish = false`);
 /// * `ops` (admin) → `admin`: room admin, list, sources camera+mic, destination `stage`, ttl;
@@ -53,6 +54,9 @@ pub fn base_config(extra: &str) -> String {
         r#"livekit_url = "{LIVEKIT_URL}"
 cors_origins = ["https://app.example.com"]
 {extra}
+
+[metrics]
+public = true
 
 [rate_limit]
 per_caller_per_minute = 0
@@ -83,7 +87,7 @@ admin = true
 [profile.service]
 rooms = ["*"]
 identity = "request"
-fields = ["participant_identity", "participant_name", "participant_metadata", "participant_attributes", "room_config.agents", "room_config.settings"]
+fields = ["participant_identity", "participant_name", "participant_metadata", "participant_attributes", "room_config.agents", "room_config.agents.deployment", "room_config.agents.restart_policy", "room_config.agents.attributes", "room_config.settings"]
 agents = ["triage", "support-*"]
 ttl = "1h"
 max_ttl = "6h"
@@ -518,41 +522,71 @@ pub fn sign_session(key: TestKey, kid: &str, claims: &Value) -> String {
     jsonwebtoken::encode(&header, claims, &key.encoding_key()).unwrap()
 }
 
-/// A JWKS served on loopback, with a download counter.
+/// A JWKS served on loopback, with a download counter; it can be made slow, and it also
+/// serves a redirect to itself (`/redirect`) and an oversized copy (`/huge`).
 #[derive(Debug, Clone)]
 pub struct Idp {
     pub addr: SocketAddr,
     keys: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
+    in_flight: Arc<AtomicUsize>,
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl Idp {
     /// Serves `keys` at `http://127.0.0.1:PORT/jwks.json` on the current runtime.
     pub async fn start(keys: Vec<Value>) -> Idp {
-        let keys = Arc::new(Mutex::new(keys));
-        let fetches = Arc::new(AtomicUsize::new(0));
-        let (k, f) = (keys.clone(), fetches.clone());
-        let app = Router::new().route(
-            "/jwks.json",
-            axum::routing::get(move || {
-                let (k, f) = (k.clone(), f.clone());
-                async move {
-                    f.fetch_add(1, Ordering::SeqCst);
-                    let keys = k.lock().unwrap().clone();
-                    axum::Json(json!({ "keys": keys }))
-                }
-            }),
-        );
+        let idp = Idp {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            keys: Arc::new(Mutex::new(keys)),
+            fetches: Arc::new(AtomicUsize::new(0)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            delay: Arc::new(Mutex::new(Duration::ZERO)),
+        };
+        let served = idp.clone();
+        let jwks = move || {
+            let idp = served.clone();
+            async move {
+                idp.fetches.fetch_add(1, Ordering::SeqCst);
+                idp.in_flight.fetch_add(1, Ordering::SeqCst);
+                let delay = *idp.delay.lock().unwrap();
+                tokio::time::sleep(delay).await;
+                idp.in_flight.fetch_sub(1, Ordering::SeqCst);
+                let keys = idp.keys.lock().unwrap().clone();
+                axum::Json(json!({ "keys": keys }))
+            }
+        };
+        let huge = {
+            let keys = idp.keys.clone();
+            move || {
+                let keys = keys.lock().unwrap().clone();
+                let padding = "x".repeat(2 * 1024 * 1024);
+                async move { axum::Json(json!({ "keys": keys, "padding": padding })) }
+            }
+        };
+        let app = Router::new()
+            .route("/jwks.json", axum::routing::get(jwks))
+            .route(
+                "/redirect",
+                axum::routing::get(|| async { axum::response::Redirect::temporary("/jwks.json") }),
+            )
+            .route("/huge", axum::routing::get(huge));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Idp {
-            addr,
-            keys,
-            fetches,
-        }
+        Idp { addr, ..idp }
+    }
+
+    /// Every JWKS answer from now on takes `delay`.
+    pub fn set_delay(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
+    }
+
+    /// Downloads being answered now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// The standard provider: `rsa-1` (RsaA) and `ec-1` (Ec).

@@ -196,9 +196,12 @@ fn cases() -> Vec<Broken> {
             "must start with wss://",
             |g| insert_after(g, "max_ttl = \"1h\"", "livekit_url = \"lk2.test.invalid\""),
         ),
-        case("zero request_timeout", 3, "positive", |g| {
-            g.replace("\"5s\"", "\"0s\"")
-        }),
+        case(
+            "zero request_timeout",
+            3,
+            "outside its bounds: at least 1s",
+            |g| g.replace("\"5s\"", "\"0s\""),
+        ),
         case("request_timeout over an hour", 3, "at most 1h", |g| {
             g.replace("\"5s\"", "\"2h\"")
         }),
@@ -276,6 +279,53 @@ fn cases() -> Vec<Broken> {
             22,
             "missing field `audience`",
             |g| with_oidc(g, "https://idp/jwks", None, "service"),
+        ),
+        case("leeway of years", 27, "outside its bounds", |g| {
+            with_oidc(g, "https://idp/jwks", Some("a"), "nobody") + "leeway = \"3650d\"\n"
+        }),
+        case("no floor under JWKS downloads", 27, "at least 1s", |g| {
+            with_oidc(g, "https://idp/jwks", Some("a"), "nobody") + "jwks_min_refresh = \"0s\"\n"
+        }),
+        case("no header read timeout", 23, "at least 1s", |g| {
+            format!("{g}\n[connections]\nheader_read_timeout = \"0s\"\n")
+        }),
+        case("idle timeout of a day", 23, "at most 1h", |g| {
+            format!("{g}\n[connections]\nidle_timeout = \"1d\"\n")
+        }),
+        case("no connections at all", 23, "between 1 and", |g| {
+            format!("{g}\n[connections]\nmax_connections = 0\n")
+        }),
+        case(
+            "request heads too small for hyper",
+            23,
+            "between 8192",
+            |g| format!("{g}\n[connections]\nmax_header_bytes = 1000\n"),
+        ),
+        case(
+            "HTTP/2 streams without HTTP/2",
+            23,
+            "without http2 = true",
+            |g| format!("{g}\n[connections]\nhttp2_max_streams = 10\n"),
+        ),
+        case("metrics both public and on a key", 24, "one of", |g| {
+            format!("{g}\n[metrics]\npublic = true\nkey_sha256 = \"{HASH}\"\n")
+        }),
+        case(
+            "IPv6 buckets wider than the internet",
+            23,
+            "ipv6_prefix",
+            |g| format!("{g}\n[rate_limit]\nipv6_prefix = 8\n"),
+        ),
+        case(
+            "an agent's deployment without agent dispatch",
+            14,
+            "needs room_config.agents",
+            |g| {
+                g.replace(
+                    "\"room_config.agents\"]",
+                    "\"room_config.agents.deployment\"]",
+                )
+            },
         ),
         case("log format", 3, "\"xml\"", |g| {
             g.replace("request_timeout", "log_format = \"xml\"\nrequest_timeout")

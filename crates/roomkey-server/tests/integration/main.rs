@@ -11,6 +11,7 @@ mod cors;
 mod denials;
 mod endpoint;
 mod grant_table;
+mod hardening;
 mod limits;
 mod metrics;
 mod oidc;

@@ -315,3 +315,163 @@ async fn session_callers_are_rate_limited_per_user() {
     // Same issuer, another user: another budget.
     token(&r, Some(&bob), json!({})).await.issued();
 }
+
+/// Whether a session for `sub` under `rsa-1` gets a token within `wait`.
+async fn logs_in(r: &axum::Router, sub: &str) -> bool {
+    let jwt = sign_session(TestKey::RsaA, "rsa-1", &session_claims(sub));
+    token(r, Some(&jwt), json!({})).await.status == 201
+}
+
+/// A session under a `kid` the provider does not publish, from a client that hangs up after
+/// 5 ms (the router drops the request, as hyper does when a client goes away).
+async fn unknown_kid_and_hang_up(r: &axum::Router) {
+    let jwt = sign_session(TestKey::RsaB, "made-up", &session_claims("mallory"));
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(5),
+        token(r, Some(&jwt), json!({})),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn clients_that_hang_up_cannot_cancel_the_jwks_download() {
+    // A slow provider, an empty cache, and someone who sends a made-up kid once per refresh
+    // floor and hangs up at once, trying to leave the cache empty for everyone.
+    let idp = Idp::standard().await;
+    idp.set_delay(std::time::Duration::from_millis(600));
+    let r = router(&oidc_config(&idp, "jwks_min_refresh = \"1s\""));
+    let attacker = {
+        let r = r.clone();
+        tokio::spawn(async move {
+            for _ in 0..5 {
+                unknown_kid_and_hang_up(&r).await;
+                tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+            }
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let mut refused = Vec::new();
+    for i in 0..20 {
+        if !logs_in(&r, &format!("user-{i}")).await {
+            refused.push(i);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    attacker.await.unwrap();
+    assert!(refused.is_empty(), "legitimate logins refused: {refused:?}");
+    assert!(idp.fetches() >= 1);
+}
+
+#[tokio::test]
+async fn a_cached_key_does_not_wait_for_a_download() {
+    let idp = Idp::standard().await;
+    let r = router(&oidc_config(&idp, "jwks_min_refresh = \"1s\""));
+    assert!(logs_in(&r, "first").await);
+    // After the floor, a made-up kid starts a download that takes 3 s, and waits for it…
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    idp.set_delay(std::time::Duration::from_secs(3));
+    let waiting = {
+        let r = r.clone();
+        let jwt = sign_session(TestKey::RsaB, "made-up", &session_claims("mallory"));
+        tokio::spawn(async move { token(&r, Some(&jwt), json!({})).await.status })
+    };
+    for _ in 0..100 {
+        if idp.in_flight() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(idp.in_flight(), 1, "the download is under way");
+    // …and a session under a known kid is answered while it is still running.
+    assert!(logs_in(&r, "second").await);
+    assert_eq!(idp.in_flight(), 1, "answered before the download ended");
+    assert_eq!(
+        waiting.await.unwrap(),
+        401,
+        "the made-up kid is still unknown"
+    );
+}
+
+#[tokio::test]
+async fn a_redirecting_jwks_url_is_not_followed() {
+    let idp = Idp::standard().await;
+    let text = oidc_config(&idp, "").replacen(
+        &idp.jwks_url(),
+        &format!("http://{}/redirect", idp.addr),
+        1,
+    );
+    let r = router(&text);
+    let jwt = sign_session(TestKey::RsaA, "rsa-1", &session_claims("u"));
+    assert_session_refused(&r, "redirected JWKS", &jwt, "unknown signing key").await;
+    assert_eq!(idp.fetches(), 0, "the redirect's target was never fetched");
+    assert!(
+        logs().text().contains("a redirect to \\\"/jwks.json\\\""),
+        "{}",
+        logs().text()
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_jwks_is_not_read() {
+    let idp = Idp::standard().await;
+    let text =
+        oidc_config(&idp, "").replacen(&idp.jwks_url(), &format!("http://{}/huge", idp.addr), 1);
+    let r = router(&text);
+    let jwt = sign_session(TestKey::RsaA, "rsa-1", &session_claims("u"));
+    assert_session_refused(&r, "2 MiB JWKS", &jwt, "unknown signing key").await;
+    assert!(logs().text().contains("larger than 1048576 bytes"));
+}
+
+#[tokio::test]
+async fn an_empty_key_set_does_not_replace_good_keys() {
+    let idp = Idp::start(vec![TestKey::RsaA.jwk("rsa-1")]).await;
+    let r = router(&oidc_config(&idp, "jwks_min_refresh = \"1s\""));
+    assert!(logs_in(&r, "before").await);
+    // The provider breaks and publishes nothing; a new kid makes roomkey look.
+    idp.set_keys(vec![]);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let fetches = idp.fetches();
+    let new = sign_session(TestKey::RsaB, "rsa-2", &session_claims("x"));
+    assert_session_refused(&r, "a kid of nobody", &new, "unknown signing key").await;
+    assert_eq!(idp.fetches(), fetches + 1, "it did look");
+    assert!(logs_in(&r, "after").await, "the good key is still known");
+}
+
+#[tokio::test]
+async fn an_identity_prefix_keeps_issuers_apart() {
+    let idp = Idp::standard().await;
+    let r = router(&oidc_config(&idp, "identity_prefix = \"idp-a:\""));
+    let jwt = sign_session(TestKey::RsaA, "rsa-1", &session_claims("alice"));
+    let claims = token(&r, Some(&jwt), json!({})).await.issued();
+    assert_eq!(claims.sub, "idp-a:alice");
+    // The caller may still name its (prefixed) identity, not the bare subject.
+    token(&r, Some(&jwt), json!({"participant_identity": "alice"}))
+        .await
+        .forbidden("participant_identity");
+}
+
+#[tokio::test]
+async fn a_token_may_be_kept_within_its_session() {
+    let idp = Idp::standard().await;
+    let session = |exp_in: i64| {
+        let mut claims = session_claims("s");
+        claims["exp"] = json!(now() + exp_in);
+        sign_session(TestKey::RsaA, "rsa-1", &claims)
+    };
+    // By default the profile's 15 minutes, whatever is left of the session.
+    let r = router(&oidc_config(&idp, ""));
+    let claims = token(&r, Some(&session(120)), json!({})).await.issued();
+    assert_eq!(ttl_of(&claims), 900);
+    // Kept within it: expires with the session.
+    let r = router(&oidc_config(&idp, "ttl_within_session = true"));
+    let claims = token(&r, Some(&session(120)), json!({})).await.issued();
+    let ttl = ttl_of(&claims);
+    assert!((118..=120).contains(&ttl), "{ttl}");
+    let exp_gap = claims.exp.unwrap() - (now() + 120);
+    assert!(exp_gap.abs() <= 2, "{exp_gap}");
+    // A session past its exp, still inside the leeway, gets nothing.
+    assert_session_refused(&r, "expired within the leeway", &session(-10), "outlive").await;
+    // Without the cap, the leeway lets it through.
+    let r = router(&oidc_config(&idp, ""));
+    token(&r, Some(&session(-10)), json!({})).await.issued();
+}

@@ -74,11 +74,19 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
 /// Starts `roomkey serve --dev` on a free port with JSON logs; returns it with its stderr,
 /// the lines up to the banner's address, and that address.
 pub fn start_dev_server() -> (Running, mpsc::Receiver<String>, Vec<String>, SocketAddr) {
-    let mut child = roomkey()
+    let mut command = roomkey();
+    command
         .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
-        .env("ROOMKEY_LOG_FORMAT", "json")
-        .spawn()
-        .unwrap();
+        .env("ROOMKEY_LOG_FORMAT", "json");
+    start_server(command)
+}
+
+/// Starts a `roomkey serve` command; returns it with its stderr, the lines up to the banner's
+/// address, and that address.
+pub fn start_server(
+    mut command: Command,
+) -> (Running, mpsc::Receiver<String>, Vec<String>, SocketAddr) {
+    let mut child = command.spawn().unwrap();
     let lines = stderr_lines(&mut child);
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
