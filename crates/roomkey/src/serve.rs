@@ -46,7 +46,9 @@ Endpoints:
   POST /api/token                       LiveKit's standard token endpoint
   POST /api/v1/generate-access-token    the Generate Access Token action (admin callers)
   GET  /                                web page; its form calls the admin-only endpoint above
-  GET  /healthz, /readyz, /metrics";
+  GET  /healthz, /readyz               liveness, readiness
+  GET  /metrics                         Prometheus metrics: with --dev here; otherwise where the
+                                        file's [metrics] says (its own listener, a key, public)";
 
 /// Runs `roomkey serve`.
 pub(crate) fn run(args: &ServeArgs) -> Result<()> {
