@@ -7,8 +7,8 @@
 //! What is measured:
 //! - the join that creates a room dispatches exactly one job per `roomConfig.agents` entry to a
 //!   worker registered for that name, in that room, with the entry's metadata byte for byte
-//!   (unicode and JSON-looking text included); the job comes within a second of the join, and no
-//!   second one follows;
+//!   (unicode and JSON-looking text included), and no second one follows (the job came about a
+//!   second after the join in the runs measured; the test waits up to `JOB_WITHIN` for it);
 //! - a later join into the existing room, with a token carrying the same `roomConfig`, adds no
 //!   job: the server reads `roomConfig` only when a join creates the room (`pkg/rtc/room.go`);
 //! - the worker ends each job at once and the server records it as `JS_SUCCESS`; the worker
@@ -18,7 +18,8 @@
 //! - `roomkey dispatch create/list/delete` round trip, with the worker's job in `list`;
 //! - a dispatch no worker takes is kept, and roomkey says so after its bounded wait;
 //! - `roomkey serve` with a room-creating profile: one job for a new room and one for an
-//!   existing room however often asked, the audit line's `agents` field for each case, a 403
+//!   existing room however often asked (twelve requests at once included), the audit line's
+//!   `agents` field for each case, a 403
 //!   naming the field for an agent outside the profile's list.
 //!
 //! Dispatches reach the worker within a second; `ListDispatch` shows the job 1 to 5 s later.
@@ -31,11 +32,9 @@ use std::time::{Duration, Instant};
 use roomkey_interop::agent_worker::Job;
 use roomkey_interop::cli::roomkey;
 use roomkey_interop::livekit::http_client;
-use roomkey_interop::process::drive_participants;
+use roomkey_interop::process::{drive_participants, step};
 use roomkey_interop::{AgentWorker, LiveKitServer, RoomkeyServe};
-use roomkey_token::{
-    AccessToken, ApiSecret, KeyPair, RoomAgentDispatch, RoomConfiguration, VideoGrant,
-};
+use roomkey_token::{AccessToken, RoomAgentDispatch, RoomConfiguration, VideoGrant};
 use serde_json::{Value, json};
 
 /// The agent name the test worker registers for.
@@ -52,11 +51,6 @@ const NO_MORE_JOBS: Duration = Duration::from_secs(5);
 /// [`NO_MORE_JOBS`], so a job its join caused would have come while it is there.
 const SECOND_STAYS_SECS: u64 = 7;
 
-fn key(server: &LiveKitServer) -> KeyPair {
-    let (k, s) = server.key();
-    KeyPair::new(k, &ApiSecret::new(s)).expect("key pair")
-}
-
 /// A join token for `identity` in `room` whose `roomConfig` dispatches [`AGENT`] with
 /// [`METADATA`].
 fn dispatching_token(server: &LiveKitServer, identity: &str, room: &str) -> String {
@@ -67,7 +61,7 @@ fn dispatching_token(server: &LiveKitServer, identity: &str, room: &str) -> Stri
         .with_video(VideoGrant::join(room))
         .with_room_config(config)
         .with_ttl(Duration::from_secs(600))
-        .sign(&key(server))
+        .sign(&server.key_pair())
         .expect("roomkey mints the token")
 }
 
@@ -75,14 +69,6 @@ fn dispatching_token(server: &LiveKitServer, identity: &str, room: &str) -> Stri
 fn drive_in_background(ws_url: &str, script: Value) -> JoinHandle<Value> {
     let ws_url = ws_url.to_owned();
     std::thread::spawn(move || drive_participants(&ws_url, script))
-}
-
-/// The result of the step with `id`.
-fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["results"]
-        .as_array()
-        .and_then(|all| all.iter().find(|r| r["id"] == id))
-        .unwrap_or_else(|| panic!("no step {id:?} in {report:#}"))
 }
 
 #[test]
@@ -213,6 +199,10 @@ fn token_create_dispatches_into_a_room_that_existed_once_however_often_it_runs()
                 AGENT,
                 "--job-metadata",
                 METADATA,
+                // ListDispatch shows a job 1 to 5 s after the worker has it; on a busy machine
+                // the default 10 s may not be enough to see it.
+                "--wait-for-worker",
+                "30s",
             ],
         )
         .expect_code(0)
@@ -397,6 +387,8 @@ fn a_dispatch_no_worker_takes_is_created_and_roomkey_says_so() {
         .find(|d| d["id"] == id.as_str())
         .unwrap_or_else(|| panic!("the dispatch is kept: {listed:#}"));
     assert_eq!(mine["jobs"], json!([]), "{mine:#}");
+    // A sanity check of the set-up rather than of roomkey: the worker registered for the
+    // other name was not handed this job.
     assert!(
         jobs_in(&worker, room).is_empty(),
         "the other agent's worker got nothing"
@@ -452,6 +444,9 @@ agents = ["roomkey-test-*"]
 
 const HOST_KEY: &str = "rk_test_agents_host_Qm4Zt8Lw2Xc6";
 const GUEST_KEY: &str = "rk_test_agents_guest_Ve7Nr3Ks9Bp1";
+
+/// How many token requests for one existing room arrive at once.
+const RUSH: usize = 12;
 
 /// `POST /api/token` as `caller_key`, asking for `agent` (with [`METADATA`]) in `room`.
 fn serve_token(serve: &RoomkeyServe, caller_key: &str, room: &str, agent: &str) -> (u16, Value) {
@@ -514,6 +509,42 @@ fn serve_dispatches_for_room_creating_profiles_and_refuses_agents_outside_the_li
         jobs,
         "still one job"
     );
+
+    // Participants all at once into a room that existed: still one dispatch. (This server
+    // answers CreateRoom for one room one call at a time, which staggered these requests by
+    // about 1.5 ms in the runs measured, so this passes without serve's per-room lock too;
+    // that lock covers the window left, and its unit test in roomkey-server shows it.)
+    roomkey(&server, &["room", "create", "serve-rush"]).expect_code(0);
+    let start = std::sync::Arc::new(std::sync::Barrier::new(RUSH));
+    let rush: Vec<_> = (0..RUSH)
+        .map(|_| {
+            let (url, start) = (serve.url("/api/token"), start.clone());
+            std::thread::spawn(move || {
+                let client = http_client();
+                start.wait();
+                client
+                    .post(url)
+                    .bearer_auth(HOST_KEY)
+                    .json(&json!({
+                        "room_name": "serve-rush",
+                        "room_config": {"agents": [{"agent_name": AGENT, "metadata": METADATA}]},
+                    }))
+                    .send()
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    for request in rush {
+        assert_eq!(request.join().expect("no panic").ok(), Some(201));
+    }
+    let dispatches = roomkey(&server, &["dispatch", "list", "serve-rush", "--json"])
+        .expect_code(0)
+        .json();
+    // Besides the server's own unnamed dispatch of a room created without agents.
+    let ours = dispatches
+        .as_array()
+        .map(|all| all.iter().filter(|d| d["agent_name"] == AGENT).count());
+    assert_eq!(ours, Some(1), "{dispatches:#}");
 
     // An agent outside the profile's list: 403 naming the field, and nothing is dispatched.
     let (status, answer) = serve_token(&serve, HOST_KEY, "serve-refused", "billing");

@@ -42,6 +42,8 @@ pub struct App {
     /// What `/readyz` last found (starts out ready, so the first failure is logged).
     pub(crate) ready: std::sync::atomic::AtomicBool,
     pub(crate) audit: AuditLog,
+    /// One agent-dispatch check at a time per room.
+    pub(crate) dispatch_checks: crate::room_locks::RoomLocks,
 }
 
 impl App {
@@ -83,6 +85,7 @@ impl App {
             per_caller: limiter(config.per_caller_per_minute, config.burst),
             per_ip: limiter(config.per_ip_per_minute, config.burst),
             audit,
+            dispatch_checks: crate::room_locks::RoomLocks::default(),
             config,
         }))
     }

@@ -23,6 +23,7 @@ mod metrics;
 mod page;
 mod policy;
 mod requests;
+mod room_locks;
 mod token_endpoint;
 
 use std::future::Future;

@@ -521,8 +521,12 @@ async fn create_room(app: &App, claims: &Claims, profile: &str) -> Result<AgentD
     if request.agents.is_empty() {
         return Ok(AgentDispatch::NoAgents);
     }
-    let result = client
-        .ensure_dispatches(claims.room(), &request.agents)
+    let result = app
+        .dispatch_checks
+        .one_at_a_time(
+            claims.room(),
+            client.ensure_dispatches(claims.room(), &request.agents),
+        )
         .await;
     count(result.is_ok());
     let mut outcome = AgentDispatch::InRoom;
