@@ -235,7 +235,8 @@ impl RoomClient {
     }
 
     /// Deletes a dispatch (`DeleteDispatch`); the server ends its jobs. Returns the deleted
-    /// dispatch as it was.
+    /// dispatch as it was, or `None` when a retry found it already gone: an earlier attempt
+    /// deleted it before its connection was lost, so there is nothing to show.
     ///
     /// # Errors
     /// [`RoomError::NotFound`] if the room has no dispatch of that id, or another [`RoomError`].

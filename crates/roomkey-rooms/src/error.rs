@@ -15,7 +15,9 @@ pub enum RoomError {
         /// What is wrong and how to write it.
         reason: String,
     },
-    /// No connection could be made (or every connection was lost), after all attempts.
+    /// No connection could be made (or every connection was lost), after all attempts; for a
+    /// call that must not run twice (CreateDispatch), after the attempt whose connection was
+    /// lost, since the server may have carried it out.
     #[error("cannot reach the LiveKit server at {url} ({attempts} attempt{s}): {cause}; is the server running, and is the URL right?", s = if *attempts == 1 { "" } else { "s" })]
     Unreachable {
         /// The server URL.

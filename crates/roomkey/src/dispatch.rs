@@ -92,23 +92,33 @@ pub(crate) fn run(command: &DispatchCommand) -> Result<()> {
             request.metadata = args.metadata.clone().unwrap_or_default();
             request.deployment = args.deployment.clone().unwrap_or_default();
             let dispatch = block_on(async {
-                let dispatch = client.create_dispatch(&request).await?;
+                let dispatch = client.create_dispatch(&request).await.map_err(|e| {
+                    let reached = may_have_reached_the_server(&e);
+                    let error = dispatch_error(e, &args.room, "cannot dispatch the agent");
+                    if reached {
+                        anyhow::anyhow!(
+                            "{error:#}; the dispatch may have been created all the same: check `roomkey dispatch list {}` before trying again, or a second job may start",
+                            safe(&args.room)
+                        )
+                    } else {
+                        error
+                    }
+                })?;
                 eprintln!(
                     "roomkey: dispatched agent {} into room {} ({})",
                     safe(&dispatch.agent_name),
                     room_label(&args.room),
                     safe(&dispatch.id)
                 );
-                let seen = watch_jobs(
+                let seen = watch_or_warn(
                     &client,
                     &args.room,
                     std::slice::from_ref(&dispatch),
                     args.wait.wait_for_worker,
                 )
-                .await?;
-                Ok::<_, roomkey_rooms::RoomError>(seen.into_iter().next().unwrap_or(dispatch))
-            })?
-            .map_err(|e| dispatch_error(e, &args.room, "cannot dispatch the agent"))?;
+                .await;
+                Ok::<_, anyhow::Error>(seen.into_iter().next().unwrap_or(dispatch))
+            })??;
             if args.conn.json() {
                 print_json(&json!(dispatch));
             } else {
@@ -187,6 +197,18 @@ fn dispatch_error(e: roomkey_rooms::RoomError, room: &str, what: &str) -> anyhow
     anyhow::Error::new(e).context(format!("{what} in room {}", room_label(room)))
 }
 
+/// Whether a failed CreateDispatch may have been carried out all the same: the request may
+/// have reached the server (a lost connection, no answer in time, a gateway's 5xx), and the
+/// client does not send it again, as that could start a second job.
+fn may_have_reached_the_server(e: &roomkey_rooms::RoomError) -> bool {
+    use roomkey_rooms::RoomError as E;
+    match e {
+        E::Unreachable { .. } | E::Timeout { .. } | E::Decode { .. } => true,
+        E::Server { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
 /// Makes sure `room`, which roomkey has just created or found, has a dispatch of every agent
 /// in `agents`, and says on stderr what it did. LiveKit dispatches a token's (or CreateRoom's)
 /// agents only when the room is created: for a room that already existed, this creates the
@@ -205,7 +227,7 @@ pub(crate) async fn ensure_agents(
         .await
         .with_context(|| {
             format!(
-                "the room {} exists, but its agents could not be dispatched; no token was minted",
+                "the room {} exists, but its agents could not be dispatched",
                 room_label(room)
             )
         })?;
@@ -242,15 +264,29 @@ pub(crate) async fn ensure_agents(
         }
     }
     let dispatches: Vec<AgentDispatch> = ensured.into_iter().map(|e| e.dispatch).collect();
-    watch_jobs(client, room, &dispatches, wait)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot list the agent dispatches of room {}",
-                room_label(room)
-            )
-        })?;
+    watch_or_warn(client, room, &dispatches, wait).await;
     Ok(())
+}
+
+/// [`watch_jobs`], where a failure to look is a warning: the dispatches exist whatever the
+/// watch finds, and failing the command would invite a repeat that adds nothing, or worse.
+async fn watch_or_warn(
+    client: &RoomClient,
+    room: &str,
+    dispatches: &[AgentDispatch],
+    wait: Duration,
+) -> Vec<AgentDispatch> {
+    match watch_jobs(client, room, dispatches, wait).await {
+        Ok(seen) => seen,
+        Err(e) => {
+            let ids: Vec<String> = dispatches.iter().map(|d| safe(&d.id)).collect();
+            warn(&format!(
+                "dispatched ({}), but could not watch for a worker taking the job: {e}",
+                ids.join(", ")
+            ));
+            dispatches.to_vec()
+        }
+    }
 }
 
 /// Waits up to `wait` for a worker to take each dispatch, then says which did and warns about

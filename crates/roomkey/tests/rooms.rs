@@ -187,3 +187,37 @@ fn create_room_failures_print_no_token() {
         "no RoomService call for a token that cannot be minted"
     );
 }
+
+#[test]
+fn a_dispatch_that_may_have_been_created_says_so_and_is_not_sent_again() {
+    let s = server();
+    for fault in [Fault::Status(502), Fault::Drop] {
+        s.reset_attempts();
+        s.inject_for("CreateDispatch", fault, 1);
+        let r = run_with(
+            &s.url(),
+            &[
+                "dispatch",
+                "create",
+                "r",
+                "--agent",
+                "triage",
+                "--wait-for-worker",
+                "0s",
+            ],
+        );
+        assert_ne!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("cannot dispatch the agent in room r"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains("may have been created all the same: check `roomkey dispatch list r`"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(s.attempts("CreateDispatch"), 1, "sent once: {}", r.stderr);
+    }
+}

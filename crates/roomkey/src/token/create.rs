@@ -375,7 +375,9 @@ fn create_room_first(
         rooms::report_creation(existed, &created, &request);
         // Also for a room created just now: it has the agents of its CreateRoom request, unless
         // someone else created it in between.
-        ensure_agents(&client, room, &request.agents, args.wait.wait_for_worker).await
+        ensure_agents(&client, room, &request.agents, args.wait.wait_for_worker)
+            .await
+            .context("no token was minted")
     })?
 }
 
