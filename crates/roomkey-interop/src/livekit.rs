@@ -212,6 +212,12 @@ impl LiveKitServer {
         (k, s)
     }
 
+    /// [`LiveKitServer::key`] as roomkey's key pair, for minting.
+    pub fn key_pair(&self) -> roomkey_token::KeyPair {
+        let (k, s) = self.key();
+        roomkey_token::KeyPair::new(k, &roomkey_token::ApiSecret::new(s)).expect("key pair")
+    }
+
     /// The configuration file the server was started with.
     pub fn config_path(&self) -> &PathBuf {
         &self.config
@@ -230,18 +236,7 @@ impl LiveKitServer {
     /// Waits (10 s at most, then panics) until the log has a line containing every one of
     /// `parts`, and returns it.
     pub fn wait_for_log_line(&self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.log_text();
-            if let Some(line) = log.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-                return line.to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the LiveKit server logged no line with {parts:?} within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::process::wait_for_line("the LiveKit server", || self.log_text(), parts)
     }
 
     /// Asks `GET /rtc/validate` about a token: the status and the body.

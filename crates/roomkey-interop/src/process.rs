@@ -114,6 +114,39 @@ pub fn drive_participants(ws_url: &str, mut script: Value) -> Value {
     report
 }
 
+/// The result of the step with `id` in a participant driver's report, searching inside
+/// `parallel` steps too; panics if there is none.
+pub fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
+    fn find<'a>(results: &'a Value, id: &str) -> Option<&'a Value> {
+        results.as_array()?.iter().find_map(|r| {
+            if r["id"] == id {
+                Some(r)
+            } else {
+                find(&r["results"], id)
+            }
+        })
+    }
+    find(&report["results"], id).unwrap_or_else(|| panic!("no step {id:?} in {report:#}"))
+}
+
+/// Waits (10 s at most, then panics) until `log()` has a line containing every one of
+/// `parts`, and returns it; `who` names the process in the panic, which shows the log.
+pub fn wait_for_line(who: &str, log: impl Fn() -> String, parts: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = log();
+        if let Some(line) = text.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+            return line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{who} logged no line with {parts:?} within 10 s; its log ends:\n{}",
+            crate::livekit::last_lines(&text, 40)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

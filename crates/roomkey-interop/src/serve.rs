@@ -5,7 +5,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::paths::roomkey_binary;
 
@@ -104,18 +104,7 @@ impl RoomkeyServe {
     /// Waits (10 s at most) until its stderr has a line containing every one of `parts`, and
     /// returns that line.
     pub fn wait_for_log_line(&self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.log();
-            if let Some(line) = log.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-                return line.to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "roomkey logged no line with {parts:?} within 10 s; its stderr:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::process::wait_for_line("roomkey serve", || self.log(), parts)
     }
 }
 

@@ -24,18 +24,13 @@ use std::time::Duration;
 
 use roomkey_interop::LiveKitServer;
 use roomkey_interop::paths::{roomkey_binary, scratch_dir};
-use roomkey_interop::process::drive_participants;
-use roomkey_token::{AccessToken, ApiSecret, KeyPair, TrackSource, VideoGrant, unix_now};
+use roomkey_interop::process::{drive_participants, step};
+use roomkey_token::{AccessToken, TrackSource, VideoGrant, unix_now};
 use serde_json::{Value, json};
 
 /// How long a "never happens" wait lasts after its control happened: past two of the server's
 /// 3 s update batches.
 const NEVER_WAIT: f64 = 7.0;
-
-fn key(server: &LiveKitServer) -> KeyPair {
-    let (k, s) = server.key();
-    KeyPair::new(k, &ApiSecret::new(s)).expect("key pair")
-}
 
 /// A join token for `identity` in `room`, with `grant` adjusted by `adjust`.
 fn token(
@@ -50,7 +45,7 @@ fn token(
         .with_identity(identity)
         .with_video(grant)
         .with_ttl(Duration::from_secs(600))
-        .sign(&key(server))
+        .sign(&server.key_pair())
         .expect("roomkey mints the token")
 }
 
@@ -96,20 +91,6 @@ fn script(deadline: u64, cast: &[Member], steps: Value) -> Value {
 /// Runs the Python driver on `script` (with the server's URL filled in) and returns its report.
 fn drive(server: &LiveKitServer, script: Value) -> Value {
     drive_participants(&server.ws_url(), script)
-}
-
-/// The result of the step with `id`, searching inside `parallel` steps too.
-fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
-    fn find<'a>(results: &'a Value, id: &str) -> Option<&'a Value> {
-        results.as_array()?.iter().find_map(|r| {
-            if r["id"] == id {
-                Some(r)
-            } else {
-                find(&r["results"], id)
-            }
-        })
-    }
-    find(&report["results"], id).unwrap_or_else(|| panic!("no step {id:?} in {report:#}"))
 }
 
 fn connected(report: &Value, id: &str) {
@@ -215,7 +196,7 @@ fn an_observer_sees_identity_name_metadata_and_attributes_as_minted_and_hears_th
         .with_attribute("empty", "")
         .with_video(VideoGrant::join(room))
         .with_ttl(Duration::from_secs(600))
-        .sign(&key(&server))
+        .sign(&server.key_pair())
         .expect("mint");
     let report = drive_connected(
         &server,
@@ -514,7 +495,7 @@ fn a_token_for_room_a_joins_room_a_and_never_room_b() {
 fn an_expired_token_is_refused_with_the_servers_reason() {
     let server = LiveKitServer::start();
     let room = "expiry";
-    let key = key(&server);
+    let key = server.key_pair();
     let minted = |now: i64| {
         AccessToken::new()
             .with_identity("late")
