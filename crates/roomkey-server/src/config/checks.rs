@@ -96,6 +96,14 @@ pub(super) fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
     Ok(out)
 }
 
+/// Where a profile's `fields` names `name` (for an error about it).
+fn field_span(p: &ProfileFile, name: &str) -> std::ops::Range<usize> {
+    p.fields
+        .iter()
+        .find(|f| f.get_ref() == name)
+        .map_or(0..0, Spanned::span)
+}
+
 pub(super) fn check_profile(
     ctx: &Ctx<'_>,
     name: &str,
@@ -146,22 +154,14 @@ pub(super) fn check_profile(
     }
     if identity != IdentityStrategy::Request && fields.contains(&RequestField::ParticipantIdentity)
     {
-        let span = p
-            .fields
-            .iter()
-            .find(|f| f.get_ref() == "participant_identity")
-            .map_or(0..0, Spanned::span);
+        let span = field_span(p, "participant_identity");
         return ctx.err(
             span,
             "participant_identity can only be set by callers when identity = \"request\"",
         );
     }
     if fields.contains(&RequestField::AgentDispatch) && agents.is_empty() {
-        let span = p
-            .fields
-            .iter()
-            .find(|f| f.get_ref() == "room_config.agents")
-            .map_or(0..0, Spanned::span);
+        let span = field_span(p, "room_config.agents");
         return ctx.err(span, "room_config.agents is allowed but no agents are listed; add agents = [\"name\"] (or [\"*\"])");
     }
     // The parts of an agent dispatch are allowed one by one, on top of the dispatch itself.
@@ -171,11 +171,7 @@ pub(super) fn check_profile(
         RequestField::AgentAttributes,
     ] {
         if fields.contains(&part) && !fields.contains(&RequestField::AgentDispatch) {
-            let span = p
-                .fields
-                .iter()
-                .find(|f| f.get_ref() == part.name())
-                .map_or(0..0, Spanned::span);
+            let span = field_span(p, part.name());
             return ctx.err(
                 span,
                 format!(
