@@ -127,7 +127,8 @@ pub fn router(app: Arc<App>) -> Router {
         ))
         .route_layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
-        }));
+        }))
+        .route_layer(nosniff());
     let router = Router::new()
         .route("/api/token", post(token_endpoint::standard))
         .route(
@@ -143,7 +144,7 @@ pub fn router(app: Arc<App>) -> Router {
     } else {
         router.layer(cors(&cors_origins, cors_loopback))
     };
-    router.layer(nosniff()).with_state(app)
+    router.with_state(app)
 }
 
 /// The router of the metrics listener (`[metrics] listen`): `/metrics` and nothing else.
@@ -156,7 +157,9 @@ pub(crate) fn metrics_router(app: Arc<App>) -> Router {
 }
 
 /// Every answer says its content type is meant: error bodies echo parts of the request, and
-/// a browser must not read them as anything else.
+/// a browser must not read them as anything else. The token endpoints' answers and every
+/// [`ApiError`] set it themselves, so that no layer wraps the token routes (the hot
+/// path); this layer is for the other routes.
 fn nosniff() -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
     tower_http::set_header::SetResponseHeaderLayer::overriding(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -282,10 +285,6 @@ async fn index(State(app): State<Arc<App>>) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
     );
     if app.config.dev {
         headers.insert("x-roomkey-dev", HeaderValue::from_static("1"));

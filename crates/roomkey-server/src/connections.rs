@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc};
 
 use crate::metrics::ConnectionMetrics;
 
@@ -43,11 +43,22 @@ pub struct ConnectionLimits {
     pub http2_max_streams: Option<u32>,
 }
 
-/// How long a connection told to close (idle, evicted, shutting down) may take to finish the
-/// answer it is writing before it is dropped.
+/// How long a connection told to close (idle, shutting down) may take to finish the answer it
+/// is writing before it is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// At most one "connection limit reached" warning per this long.
 const LIMIT_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// Why a connection is told to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseReason {
+    /// Made room for a new connection at the limit.
+    Evicted = 1,
+    /// No request in flight for the idle timeout.
+    Idle = 2,
+    /// The server is stopping.
+    Shutdown = 3,
+}
 
 /// One open connection, as the accept loop sees it.
 struct Tracked {
@@ -55,8 +66,47 @@ struct Tracked {
     in_flight: AtomicUsize,
     /// Milliseconds since the loop started when a request last began or ended.
     last_active_ms: AtomicU64,
-    /// Told to close (evicted to make room).
-    evict: Notify,
+    /// 0 while open; otherwise the [`CloseReason`] it was told to close for, set once.
+    close_reason: AtomicU8,
+    /// Wakes the connection's task when `close_reason` is set.
+    close: Notify,
+}
+
+impl Tracked {
+    fn new(now_ms: u64) -> Self {
+        Tracked {
+            in_flight: AtomicUsize::new(0),
+            last_active_ms: AtomicU64::new(now_ms),
+            close_reason: AtomicU8::new(0),
+            close: Notify::new(),
+        }
+    }
+
+    /// Tells the connection to close, unless it has been told already.
+    fn close(&self, reason: CloseReason) {
+        if self
+            .close_reason
+            .compare_exchange(0, reason as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            // A stored permit: the connection sees it even if it is not waiting yet.
+            self.close.notify_one();
+        }
+    }
+
+    fn close_reason(&self) -> Option<CloseReason> {
+        match self.close_reason.load(Ordering::Acquire) {
+            1 => Some(CloseReason::Evicted),
+            2 => Some(CloseReason::Idle),
+            3 => Some(CloseReason::Shutdown),
+            _ => None,
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+            && self.close_reason.load(Ordering::Acquire) == 0
+    }
 }
 
 /// The open connections, oldest first (ids grow).
@@ -70,24 +120,41 @@ impl Open {
         self.by_id.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Tells the oldest connection that has no request in flight to close, and forgets it.
-    /// `false` when every open connection is answering a request.
+    /// Tells the oldest connection that has no request in flight (and is not closing
+    /// already) to close, and forgets it. `false` when every open connection is answering a
+    /// request.
     fn evict_oldest_idle(&self) -> bool {
         let mut open = self.lock();
-        let victim = open
-            .iter()
-            .find(|(_, c)| c.in_flight.load(Ordering::Acquire) == 0)
-            .map(|(id, c)| (*id, Arc::clone(c)));
-        match victim {
-            Some((id, c)) => {
-                open.remove(&id);
-                // A stored permit: the connection sees it even if it is not waiting yet.
-                c.evict.notify_one();
+        let victim = open.iter().find(|(_, c)| c.is_idle()).map(|(id, _)| *id);
+        match victim.and_then(|id| open.remove(&id)) {
+            Some(c) => {
+                c.close(CloseReason::Evicted);
                 true
             }
             None => false,
         }
     }
+
+    /// Tells every connection with no request in flight since `idle_before_ms` to close.
+    fn close_idle(&self, idle_before_ms: u64) {
+        for c in self.lock().values() {
+            if c.is_idle() && c.last_active_ms.load(Ordering::Acquire) <= idle_before_ms {
+                c.close(CloseReason::Idle);
+            }
+        }
+    }
+
+    fn close_all(&self) {
+        for c in self.lock().values() {
+            c.close(CloseReason::Shutdown);
+        }
+    }
+}
+
+/// How often the accept loop looks for idle connections: a connection closes between one
+/// idle timeout and this much later.
+fn idle_sweep_every(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(5))
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets the connections finish
@@ -123,15 +190,27 @@ pub(crate) async fn serve(
         None => builder.http1_only(),
     };
     let builder = Arc::new(builder);
-    // Every connection holds a receiver: shutdown is sent through it, and the sender's
-    // `closed()` completes once the last connection has ended.
-    let (stopping, stop_seen) = watch::channel(false);
+    // Every connection's task holds a sender; once the last has ended, `recv` sees none left.
+    let (alive, mut all_ended) = mpsc::channel::<()>(1);
+    // Idle connections are found here, by one sweep for all of them, rather than by a timer
+    // in each connection's task: that task is polled on every read and write of every
+    // request, and each extra thing it waits on is polled again on each of those wakes.
+    let mut sweep = tokio::time::interval(idle_sweep_every(limits.idle_timeout));
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let idle_ms = u64::try_from(limits.idle_timeout.as_millis()).unwrap_or(u64::MAX);
     let mut next_id = 0u64;
     let mut last_warning: Option<Instant> = None;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
+            _ = sweep.tick() => {
+                // Until the loop has run for one idle timeout, no connection can be idle.
+                if let Some(idle_before) = millis_since(started).checked_sub(idle_ms) {
+                    open.close_idle(idle_before);
+                }
+                continue;
+            }
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -168,11 +247,7 @@ pub(crate) async fn serve(
                 continue;
             }
         }
-        let tracked = Arc::new(Tracked {
-            in_flight: AtomicUsize::new(0),
-            last_active_ms: AtomicU64::new(millis_since(started)),
-            evict: Notify::new(),
-        });
+        let tracked = Arc::new(Tracked::new(millis_since(started)));
         let id = next_id;
         next_id += 1;
         open.lock().insert(id, Arc::clone(&tracked));
@@ -182,19 +257,19 @@ pub(crate) async fn serve(
             builder: Arc::clone(&builder),
             tracked,
             started,
-            idle_timeout: limits.idle_timeout,
             metrics: metrics.clone(),
         };
-        let (open, stop_seen) = (Arc::clone(&open), stop_seen.clone());
+        let (open, alive) = (Arc::clone(&open), alive.clone());
         tokio::spawn(async move {
-            connection.run(stream, peer, stop_seen).await;
+            connection.run(stream, peer).await;
             open.lock().remove(&id);
+            drop(alive);
         });
     }
     drop(listener);
-    let _ = stopping.send(true);
-    drop(stop_seen);
-    stopping.closed().await;
+    open.close_all();
+    drop(alive);
+    let _ = all_ended.recv().await;
 }
 
 fn millis_since(started: Instant) -> u64 {
@@ -206,19 +281,17 @@ struct Connection {
     builder: Arc<auto::Builder<TokioExecutor>>,
     tracked: Arc<Tracked>,
     started: Instant,
-    idle_timeout: Duration,
     metrics: ConnectionMetrics,
 }
 
 impl Connection {
-    async fn run(self, stream: TcpStream, peer: SocketAddr, mut stop: watch::Receiver<bool>) {
+    async fn run(self, stream: TcpStream, peer: SocketAddr) {
         let _ = stream.set_nodelay(true);
         let Connection {
             router,
             builder,
             tracked,
             started,
-            idle_timeout,
             metrics,
         } = self;
         let counting = Arc::clone(&tracked);
@@ -235,62 +308,41 @@ impl Connection {
         });
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let mut connection = std::pin::pin!(connection);
-        let reason = loop {
-            // While a request is in flight the connection is not idle: look again one idle
-            // timeout later (the request's own timeout bounds it).
-            let idle_for = if tracked.in_flight.load(Ordering::Acquire) == 0 {
-                Duration::from_millis(
-                    millis_since(started)
-                        .saturating_sub(tracked.last_active_ms.load(Ordering::Acquire)),
-                )
-            } else {
-                Duration::ZERO
-            };
-            let idle_deadline = tokio::time::Instant::now() + idle_timeout.saturating_sub(idle_for);
-            tokio::select! {
-                result = connection.as_mut() => {
-                    break match result {
-                        Err(e) if is_header_timeout(&*e) => Some("header_timeout"),
-                        _ => None,
-                    };
+        let told = tokio::select! {
+            // The connection first: it is what wakes this task, request after request.
+            biased;
+            result = connection.as_mut() => {
+                if let Err(e) = result
+                    && is_header_timeout(&*e)
+                {
+                    metrics.closed("header_timeout");
                 }
-                () = tracked.evict.notified() => break Some("evicted"),
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        break Some("shutdown");
-                    }
-                }
-                () = tokio::time::sleep_until(idle_deadline) => {
-                    let idle = tracked.in_flight.load(Ordering::Acquire) == 0
-                        && millis_since(started).saturating_sub(tracked.last_active_ms.load(Ordering::Acquire))
-                            >= u64::try_from(idle_timeout.as_millis()).unwrap_or(u64::MAX);
-                    if idle {
-                        break Some("idle");
-                    }
-                }
+                None
             }
+            () = tracked.close.notified() => tracked.close_reason(),
         };
-        match reason {
-            Some("header_timeout") => metrics.closed("header_timeout"),
-            Some("idle") => metrics.closed("idle"),
-            _ => {}
-        }
-        // An evicted connection has no request in flight: it goes at once, since a flood of
-        // new connections is what evicts, and each one lingering would hold a file handle.
-        if let Some(why @ ("idle" | "shutdown")) = reason {
-            // Ends the connection after the answer in flight, if any; a request arriving now
-            // is refused at the protocol level (HTTP/2 GOAWAY, HTTP/1 close), so the client can
-            // retry elsewhere.
-            connection.as_mut().graceful_shutdown();
-            if why == "shutdown" {
-                // The server's own deadline bounds a shutdown.
-                let _ = connection.as_mut().await;
-            } else {
-                let _ = tokio::time::timeout(CLOSE_GRACE, connection.as_mut()).await;
+        match told {
+            // An evicted connection has no request in flight: it goes at once, since a flood
+            // of new connections is what evicts, and each one lingering would hold a file
+            // handle.
+            Some(CloseReason::Evicted) | None => {}
+            Some(why @ (CloseReason::Idle | CloseReason::Shutdown)) => {
+                if why == CloseReason::Idle {
+                    metrics.closed("idle");
+                }
+                // Ends the connection after the answer in flight, if any; a request arriving
+                // now is refused at the protocol level (HTTP/2 GOAWAY, HTTP/1 close), so the
+                // client can retry elsewhere.
+                connection.as_mut().graceful_shutdown();
+                if why == CloseReason::Shutdown {
+                    // The server's own deadline bounds a shutdown.
+                    let _ = connection.as_mut().await;
+                } else {
+                    let _ = tokio::time::timeout(CLOSE_GRACE, connection.as_mut()).await;
+                }
             }
         }
         metrics.ended();
-        drop(stop);
     }
 }
 

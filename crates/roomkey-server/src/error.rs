@@ -152,7 +152,7 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        api_answer_headers(headers);
         if let ApiError::RateLimited { retry_after, .. } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
@@ -161,6 +161,18 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// What every answer of the token endpoints carries, refusals included: it is not to be
+/// cached (a token, or a refusal that may not hold a second later), and its content type is
+/// meant (error bodies echo parts of the request, and a browser must not read them as
+/// anything else).
+pub(crate) fn api_answer_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 /// The JSON of an error answer: `{"error":{"code","field"?,"message"}}` (a struct rather than a

@@ -353,7 +353,7 @@ fn finish(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::error::api_answer_headers(headers);
     Ok(response)
 }
 
