@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use roomkey_token::inspect::Code;
 use roomkey_token::{AccessToken, KeyPair, VideoGrant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -403,17 +404,13 @@ impl RoomClient {
 impl RoomClient {
     /// Explains a 401 from the server's auth layer: which credential, or which clock, to fix.
     fn unauthenticated(&self, method: Method, detail: String) -> RoomError {
-        let lower = detail.to_ascii_lowercase();
-        let reason = if lower.contains("invalid api key") {
-            AuthFailure::UnknownKey
-        } else if lower.contains("signature is invalid") && !lower.contains("signing method") {
-            AuthFailure::WrongSecret
-        } else if lower.contains("token is expired") {
-            AuthFailure::Expired
-        } else if lower.contains("not valid yet") || lower.contains("used before issued") {
-            AuthFailure::NotYetValid
-        } else {
-            AuthFailure::Other
+        // The same reading of the server's words as `roomkey token inspect --server` gives.
+        let reason = match roomkey_token::inspect::server::refusal_code(&detail) {
+            Code::KeyNotOnServer => AuthFailure::UnknownKey,
+            Code::BadSignature => AuthFailure::WrongSecret,
+            Code::Expired => AuthFailure::Expired,
+            Code::NotYetValid => AuthFailure::NotYetValid,
+            _ => AuthFailure::Other,
         };
         let server = &self.base;
         let key = self.sources.key(self.key.api_key());
@@ -478,7 +475,7 @@ fn code_for_status(status: u16) -> &'static str {
 }
 
 /// The innermost cause of a transport error, which says the most ("connection refused").
-fn transport_cause(e: &reqwest::Error) -> String {
+pub(crate) fn transport_cause(e: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = e;
     while let Some(next) = cause.source() {
         cause = next;

@@ -25,8 +25,10 @@ mod client;
 mod dispatch;
 mod error;
 mod types;
+mod validate;
 
 pub use client::{ClientOptions, RoomClient, is_local_host, normalize_url};
 pub use dispatch::{AgentDispatch, CreateDispatchRequest, EnsuredDispatch, Job};
 pub use error::{AuthFailure, CredentialSources, RoomError};
 pub use types::{CreateRoomRequest, ParticipantInfo, Room};
+pub use validate::{ValidateAnswer, validate_token};

@@ -268,7 +268,9 @@ pub enum VerifyError {
     MissingExpiry,
     /// `exp` is in the past, beyond the leeway.
     #[error(
-        "the token expired at {exp} (unix time); it is now {now}, and the leeway is {leeway} s"
+        "the token expired {} (exp {}), beyond the {leeway} s leeway",
+        crate::inspect::relative(.exp.saturating_sub(*.now)),
+        crate::inspect::utc(*.exp)
     )]
     Expired {
         /// The `exp` claim.
@@ -280,7 +282,10 @@ pub enum VerifyError {
     },
     /// `nbf` is in the future, beyond the leeway.
     #[error(
-        "the token is not valid before {nbf} (unix time); it is now {now}, and the leeway is {leeway} s"
+        "the token is not valid until {} (nbf {}), beyond the {leeway} s leeway: the clock of \
+         the machine that minted it is ahead of this one's",
+        crate::inspect::relative(.nbf.saturating_sub(*.now)),
+        crate::inspect::utc(*.nbf)
     )]
     NotYetValid {
         /// The `nbf` claim.

@@ -32,6 +32,7 @@ mod de;
 mod error;
 pub mod grants;
 pub mod input;
+pub mod inspect;
 mod jws;
 mod keys;
 mod payload;

@@ -132,7 +132,29 @@ impl KeyArgs {
     }
 }
 
+impl KeyArgs {
+    /// Whether any credential is given: a flag, `LIVEKIT_API_KEY` or `LIVEKIT_API_SECRET`, or
+    /// `--dev`.
+    fn any_given(&self) -> bool {
+        self.dev
+            || self.api_key.is_some()
+            || self.api_secret.is_some()
+            || self.api_secret_file.is_some()
+            || env_var("LIVEKIT_API_KEY").is_some()
+            || env_var("LIVEKIT_API_SECRET").is_some()
+    }
+}
+
 impl KeySetArgs {
+    /// The keys, when any are given (as [`KeySetArgs::resolve`] finds them, without falling
+    /// back to the development pair); `None` when none are.
+    pub(crate) fn resolve_given(&self) -> Result<Option<KeySet>> {
+        if self.keys_file.is_some() || env_var("LIVEKIT_KEYS").is_some() || self.pair.any_given() {
+            return self.resolve(None).map(Some);
+        }
+        Ok(None)
+    }
+
     /// Resolves the verification keys: `--keys-file`, then `LIVEKIT_KEYS`, then one pair as
     /// [`KeyArgs::resolve`] finds it.
     pub(crate) fn resolve(&self, url: Option<&str>) -> Result<KeySet> {

@@ -54,15 +54,18 @@ enum TokenCommand {
     Create(Box<token::CreateArgs>),
     /// Check a token's signature and times, and explain what it grants
     Verify(token::VerifyArgs),
+    /// Explain any token, find the known mistakes in it, and ask the server for its verdict
+    Inspect(token::InspectArgs),
 }
 
-/// Exit codes: 0 success, 1 a negative answer (the token is invalid), 2 usage, configuration
+/// Exit codes: 0 success, 1 a negative answer (the token is invalid, or has error findings), 2 usage, configuration
 /// or I/O errors (clap uses 2 for usage errors too).
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Token(TokenCommand::Create(args)) => token::create(args),
         Command::Token(TokenCommand::Verify(args)) => token::verify(args),
+        Command::Token(TokenCommand::Inspect(args)) => token::inspect(args),
         Command::Room(command) => rooms::run(command),
         Command::Dispatch(command) => dispatch::run(command),
         Command::Serve(args) => serve::run(args),
@@ -70,7 +73,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<token::InvalidToken>() || e.is::<rooms::NotFound>() => {
+        Err(e)
+            if e.is::<token::InvalidToken>()
+                || e.is::<token::Unhealthy>()
+                || e.is::<rooms::NotFound>() =>
+        {
             eprintln!("roomkey: {e:#}");
             ExitCode::from(1)
         }

@@ -67,7 +67,7 @@ impl ServerArgs {
 /// Where the credentials came from, by the precedence `KeyArgs::resolve` applies (flags, then
 /// the environment, then the development pair), for messages about a rejected key or secret.
 /// The flags are read from the command line as clap saw them: a value never starts with `--`.
-fn credential_sources() -> CredentialSources {
+pub(crate) fn credential_sources() -> CredentialSources {
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())

@@ -1,10 +1,12 @@
-//! `roomkey token create` and `roomkey token verify`.
+//! `roomkey token create`, `roomkey token verify` and `roomkey token inspect`.
 
 mod create;
 mod grant_flags;
+mod inspect;
 mod verify;
 
 pub(crate) use create::{CreateArgs, create};
+pub(crate) use inspect::{InspectArgs, Unhealthy, run as inspect};
 pub(crate) use verify::{InvalidToken, VerifyArgs, verify};
 
 /// The Generate Access Token action's summary line.

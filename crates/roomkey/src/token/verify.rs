@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use roomkey_token::grants::{GRANTS, Unset, Value};
 use roomkey_token::input;
+use roomkey_token::inspect::{Code, InspectOptions, inspect, permissions, relative, span};
 use roomkey_token::{Claims, VerifyError};
 use serde_json::json;
 
@@ -46,17 +47,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<()> {
     let keys = args
         .keys
         .resolve(crate::credentials::env_var("LIVEKIT_URL").as_deref())?;
-    let token = match args.token.as_deref() {
-        None | Some("-") => {
-            let mut text = String::new();
-            std::io::stdin()
-                .take(8 * 1024 * 1024)
-                .read_to_string(&mut text)
-                .context("cannot read the token from standard input")?;
-            text
-        }
-        Some(t) => t.to_owned(),
-    };
+    let token = read_token(args.token.as_deref())?;
     let token = token.trim();
     let token = token.strip_prefix("Bearer ").unwrap_or(token);
     let verifier = roomkey_token::Verifier::new(keys).with_leeway(args.leeway);
@@ -72,7 +63,15 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<()> {
     };
     let payload: serde_json::Value = serde_json::from_str(verified.payload())?;
     let claims = &verified.claims;
-    let warnings = server_limit_warnings(claims);
+    // What verifies may still be refused by a server with the default limits, or be about to
+    // expire: the doctor's findings on sizes and times say so.
+    let options = InspectOptions::at(now).with_leeway(args.leeway);
+    let warnings: Vec<String> = inspect(token, None, options)
+        .findings
+        .into_iter()
+        .filter(|f| VERIFY_WARNINGS.contains(&f.code))
+        .map(|f| f.message)
+        .collect();
     for w in &warnings {
         warn(w);
     }
@@ -87,79 +86,48 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<()> {
             "issued_at": claims.iat,
             "not_before": claims.nbf,
             "expires_at": claims.exp,
-            "effective": effective(claims),
+            "effective": permissions(claims)["video"],
             "claims": payload,
         }));
     } else {
-        explain(claims, now);
+        let within_leeway =
+            claims.exp.is_some_and(|exp| now >= exp) || claims.nbf.is_some_and(|nbf| now < nbf);
+        out(if within_leeway {
+            "valid token, but only thanks to the clock leeway (see the warning)"
+        } else {
+            "valid token"
+        });
+        explain(claims, now, args.leeway);
         out("claims:");
         print_json(&payload);
     }
     Ok(())
 }
 
-/// What a valid token carries past the LiveKit server's default limits: the token verifies, but
-/// a server with those limits refuses the join (`/rtc/validate` answers 400).
-fn server_limit_warnings(claims: &Claims) -> Vec<String> {
-    use roomkey_token::limits::{
-        MAX_ATTRIBUTES_SIZE, MAX_IDENTITY_LEN, MAX_METADATA_SIZE, MAX_ROOM_NAME_LEN,
-    };
-    let checks = [
-        (
-            "identity",
-            claims.identity().len(),
-            MAX_IDENTITY_LEN,
-            "max_participant_identity_length",
-        ),
-        (
-            "room name",
-            claims.room().len(),
-            MAX_ROOM_NAME_LEN,
-            "max_room_name_length",
-        ),
-        (
-            "metadata",
-            claims.metadata.len(),
-            MAX_METADATA_SIZE,
-            "max_metadata_size",
-        ),
-        (
-            "attributes",
-            claims.attributes_size(),
-            MAX_ATTRIBUTES_SIZE,
-            "max_attributes_size",
-        ),
-    ];
-    checks
-        .into_iter()
-        .filter(|(_, len, max, _)| len > max)
-        .map(|(what, len, max, setting)| {
-            format!(
-                "the {what} is {len} bytes; a LiveKit server with the default limits refuses \
-                 to let it join (limit.{setting}: {max})"
-            )
-        })
-        .collect()
-}
+/// The findings `verify` passes on as warnings: a valid token the server refuses anyway
+/// (sizes over its default limits), or accepts only thanks to the leeway.
+const VERIFY_WARNINGS: &[Code] = &[
+    Code::IdentityTooLong,
+    Code::RoomNameTooLong,
+    Code::MetadataOverLimit,
+    Code::AttributesOverLimit,
+    Code::ExpiredWithinLeeway,
+    Code::NotYetValidWithinLeeway,
+];
 
-/// The video permissions as the server reads them, with the defaults of unset members filled in.
-fn effective(claims: &Claims) -> serde_json::Value {
-    if claims.video.is_none() {
-        return json!(null);
+/// Reads the token argument, or standard input for "-" or no argument.
+pub(super) fn read_token(arg: Option<&str>) -> Result<String> {
+    match arg {
+        None | Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .take(8 * 1024 * 1024)
+                .read_to_string(&mut text)
+                .context("cannot read the token from standard input")?;
+            Ok(text)
+        }
+        Some(t) => Ok(t.to_owned()),
     }
-    let mut effective = serde_json::Map::new();
-    for g in GRANTS.iter().filter(|g| g.claim == "video") {
-        let value = match g.get(claims) {
-            Some(Value::Sources([])) => json!("all"),
-            Some(Value::Sources(list)) => json!(list),
-            _ => match g.effective(claims) {
-                Some(on) => json!(on),
-                None => continue,
-            },
-        };
-        effective.insert(g.key.to_owned(), value);
-    }
-    effective.into()
 }
 
 /// A grant member's label in the explanation: the last word of its key (`canPublishData` →
@@ -169,8 +137,8 @@ fn label(key: &str) -> String {
     key[start..].to_lowercase()
 }
 
-fn explain(claims: &Claims, now: i64) {
-    out("valid token");
+/// Prints who the token is for, its times, and what it grants, one line each.
+pub(super) fn explain(claims: &Claims, now: i64, leeway: Duration) {
     let line = |label: &str, value: &str| out(&format!("  {label:<11} {value}"));
     line("issuer", &safe(&claims.iss));
     line("identity", &safe(claims.identity()));
@@ -180,15 +148,22 @@ fn explain(claims: &Claims, now: i64) {
     if let Some(kind) = &claims.kind {
         line("kind", &safe(kind.as_str()));
     }
-    if let Some(iat) = claims.iat {
-        line("issued at", &rfc3339(iat));
+    for (label, time) in [
+        ("issued at", claims.iat),
+        ("not before", claims.nbf),
+        ("expires at", claims.exp),
+    ] {
+        if let Some(time) = time {
+            line(label, &when(time, now));
+        }
     }
-    if let Some(exp) = claims.exp {
-        line(
-            "expires at",
-            &format!("{} (in {})", rfc3339(exp), human_secs(exp - now)),
-        );
+    if claims.exp.is_none() {
+        line("expires at", "never (no exp)");
     }
+    line(
+        "leeway",
+        &format!("{} on exp and nbf", span(leeway.as_secs())),
+    );
     match &claims.video {
         None => line("video", "no video grant (cannot join a room)"),
         Some(v) => {
@@ -279,15 +254,15 @@ fn explain(claims: &Claims, now: i64) {
     }
 }
 
-fn human_secs(secs: i64) -> String {
-    if secs < 0 {
-        return format!("-{}", human_secs(-secs));
-    }
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) => format!("{m}m{s:02}s"),
-        (0, _, _) => format!("{h}h{m:02}m"),
-        _ => format!("{d}d{h:02}h"),
+/// A time as UTC, this machine's local time, and from now: `2026-12-04T18:00:00Z (19:00:00
+/// CET, in 14 min)`.
+fn when(unix: i64, now: i64) -> String {
+    let local = jiff::Timestamp::from_second(unix)
+        .ok()
+        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::system()))
+        .map(|z| z.strftime("%Y-%m-%d %H:%M:%S %Z").to_string());
+    match local {
+        Some(local) => format!("{} ({local}, {})", rfc3339(unix), relative(unix - now)),
+        None => format!("{} ({})", rfc3339(unix), relative(unix - now)),
     }
 }
