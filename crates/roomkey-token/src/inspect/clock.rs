@@ -112,7 +112,14 @@ impl Inspection {
             .filter(|f| TIME_CODES.contains(&f.code))
             .cloned()
             .collect();
-        let server_now = self.options.now + offset.estimate_ms().div_euclid(1000);
+        // Bounds that include zero are clocks that agree as far as whole-second `Date` headers
+        // can tell; shifting by the estimate would invent a second of skew.
+        let shift_ms = if offset.low_ms <= 0 && 0 <= offset.high_ms {
+            0
+        } else {
+            offset.estimate_ms()
+        };
+        let server_now = self.options.now + (shift_ms + 500).div_euclid(1000);
         let mut server = Vec::new();
         let by_server = InspectOptions {
             now: server_now,

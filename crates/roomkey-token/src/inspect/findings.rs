@@ -21,9 +21,9 @@ const ADMIN_GRANTS: &[&str] = &["roomAdmin", "roomCreate", "roomRecord", "ingres
 /// Video grant flags that describe the participant a join makes, and grant nothing without it.
 const JOIN_ONLY_FLAGS: &[&str] = &["roomJoin", "hidden", "recorder", "agent"];
 
-/// How far ahead of the clock `iat` may be before it says the clocks disagree: tokens minted
-/// this very second on a machine whose clock is a little ahead are normal.
-const ISSUED_AT_TOLERANCE_SECS: i64 = 5;
+/// How far ahead of the clock `iat` and `nbf` may be before they say the clocks disagree:
+/// tokens minted this very second on a machine whose clock is a little ahead are normal.
+const CLOCK_TOLERANCE_SECS: i64 = 5;
 
 /// The client SDKs fetch a new token when less than this is left of the old one.
 const SDK_REFRESH_MARGIN_SECS: i64 = 60;
@@ -259,7 +259,7 @@ pub(super) fn check_times(claims: &Claims, options: &InspectOptions, found: &mut
                 "the minting machine's clock is ahead of this one (or this one is behind): \
                  synchronise both with NTP, and compare with the server's (--server URL)",
             ));
-        } else if now < nbf {
+        } else if now < nbf - CLOCK_TOLERANCE_SECS {
             found.push(Finding::new(
                 Code::NotYetValidWithinLeeway,
                 Severity::Warning,
@@ -273,10 +273,7 @@ pub(super) fn check_times(claims: &Claims, options: &InspectOptions, found: &mut
             ));
         }
     }
-    if let Some(iat) = claims
-        .iat
-        .filter(|iat| *iat > now + ISSUED_AT_TOLERANCE_SECS)
-    {
+    if let Some(iat) = claims.iat.filter(|iat| *iat > now + CLOCK_TOLERANCE_SECS) {
         found.push(Finding::new(
             Code::IssuedInFuture,
             Severity::Warning,
