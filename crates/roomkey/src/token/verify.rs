@@ -243,14 +243,33 @@ pub(super) fn explain(claims: &Claims, now: i64, leeway: Duration) {
             line(claim, &given);
         }
     }
-    if let Some(agents) = claims
-        .room_config
-        .as_ref()
-        .map(|c| &c.agents)
-        .filter(|a| !a.is_empty())
-    {
-        let names: Vec<String> = agents.iter().map(|a| safe(&a.agent_name)).collect();
-        line("dispatches", &names.join(", "));
+    if !claims.room_preset.is_empty() {
+        line("room preset", &safe(&claims.room_preset));
+    }
+    if let Some(config) = &claims.room_config {
+        // Everything but the agents, which get a line each: `emptyTimeout=300, name=x`.
+        let mut settings = Vec::new();
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(config.as_ref()) {
+            for (key, value) in fields.iter().filter(|(k, _)| *k != "agents") {
+                let value = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
+                settings.push(format!("{key}={}", safe(&value)));
+            }
+        }
+        if !settings.is_empty() {
+            line("room config", &settings.join(", "));
+        }
+        for agent in &config.agents {
+            let mut about = vec![safe(&agent.agent_name)];
+            if !agent.metadata.is_empty() {
+                about.push(format!("metadata {} bytes", agent.metadata.len()));
+            }
+            if !agent.deployment.is_empty() {
+                about.push(format!("deployment {}", safe(&agent.deployment)));
+            }
+            line("dispatches", &about.join(", "));
+        }
     }
 }
 
