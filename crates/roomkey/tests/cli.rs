@@ -961,3 +961,49 @@ fn inspect_finds_a_misspelled_grant_that_verify_lets_through() {
         "what the server reads"
     );
 }
+
+#[test]
+fn inspect_says_when_the_server_cannot_be_asked() {
+    let token = mint_token(&["--identity", "alice", "--room", "r", "--ttl", "600"]);
+    // Nothing listens on port 1 of loopback: the connection is refused at once.
+    let r = inspect(
+        &[
+            "--json",
+            "--now",
+            "1700000100",
+            "--server",
+            "http://127.0.0.1:1",
+            &token,
+        ],
+        CREDS,
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let j: Value = serde_json::from_str(&r.stdout).unwrap();
+    let f = &j["findings"][0];
+    assert_eq!(
+        (&f["code"], &f["severity"]),
+        (&json!("server_unreachable"), &json!("error"))
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("http://127.0.0.1:1"),
+        "{f}"
+    );
+    assert_eq!(j["server"]["reachable"], false);
+    // The token's own verdict is still there.
+    assert_eq!(j["signature"], "valid");
+    // LIVEKIT_URL asks the server too, and --no-server does not.
+    let mut env = CREDS.to_vec();
+    env.push(("LIVEKIT_URL", "http://127.0.0.1:1"));
+    let r = inspect(&["--json", "--now", "1700000100", &token], &env, None);
+    assert_eq!(r.code, 1);
+    let r = inspect(
+        &["--json", "--no-server", "--now", "1700000100", &token],
+        &env,
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
