@@ -39,6 +39,7 @@ mod payload;
 mod room_config;
 mod token;
 mod verify;
+pub mod webhook;
 
 pub use claims::Claims;
 pub use error::{KeyError, LimitedClaim, MintError, Part, VerifyError};
