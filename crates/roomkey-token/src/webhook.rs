@@ -348,3 +348,60 @@ pub fn sign_webhook_at(body: &[u8], key: &KeyPair, now: i64) -> Result<String, M
         .with_ttl(WEBHOOK_TOKEN_TTL)
         .sign_at(key, now)
 }
+
+/// The ids of the last events seen, to recognise a delivery the server retried: a bounded
+/// window (the oldest id is forgotten first), so memory stays fixed however many events come.
+#[derive(Debug, Clone)]
+pub struct RecentIds {
+    capacity: usize,
+    order: std::collections::VecDeque<String>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl RecentIds {
+    /// A window of the last `capacity` ids (at least one).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        RecentIds {
+            capacity,
+            order: std::collections::VecDeque::with_capacity(capacity.min(4096)),
+            seen: std::collections::HashSet::with_capacity(capacity.min(4096)),
+        }
+    }
+
+    /// Records `id`; `false` when it is in the window already (a duplicate). An empty id is
+    /// never a duplicate: it identifies nothing.
+    pub fn first_time(&mut self, id: &str) -> bool {
+        if id.is_empty() {
+            return true;
+        }
+        if self.seen.contains(id) {
+            return false;
+        }
+        if self.order.len() == self.capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
+        self.order.push_back(id.to_owned());
+        self.seen.insert(id.to_owned());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecentIds;
+
+    #[test]
+    fn the_window_forgets_the_oldest_id_first() {
+        let mut ids = RecentIds::new(2);
+        assert!(ids.first_time("a"));
+        assert!(!ids.first_time("a"));
+        assert!(ids.first_time("b"));
+        assert!(ids.first_time("c")); // forgets "a"
+        assert!(ids.first_time("a"));
+        assert!(!ids.first_time("c"));
+        assert!(ids.first_time("") && ids.first_time(""));
+    }
+}

@@ -6,6 +6,7 @@ mod output;
 mod rooms;
 mod serve;
 mod token;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Dispatch agents into rooms, list and delete dispatches (LiveKit's AgentDispatchService)
     #[command(subcommand)]
     Dispatch(dispatch::DispatchCommand),
+    /// Verify, receive and send LiveKit webhooks
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Run the token server (LiveKit's standard token endpoint, with auth and policy)
     Serve(serve::ServeArgs),
     /// Print the SHA-256 of an API key for the server's [[caller]] entries (or --generate one)
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Token(TokenCommand::Inspect(args)) => token::inspect(args),
         Command::Room(command) => rooms::run(command),
         Command::Dispatch(command) => dispatch::run(command),
+        Command::Webhook(command) => webhook::run(command),
         Command::Serve(args) => serve::run(args),
         Command::KeyHash(args) => serve::key_hash(args),
     };
@@ -76,6 +81,8 @@ fn main() -> ExitCode {
         Err(e)
             if e.is::<token::InvalidToken>()
                 || e.is::<token::Unhealthy>()
+                || e.is::<webhook::InvalidWebhook>()
+                || e.is::<webhook::Refused>()
                 || e.is::<rooms::NotFound>() =>
         {
             eprintln!("roomkey: {e:#}");
