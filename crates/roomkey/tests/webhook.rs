@@ -93,7 +93,7 @@ fn verify_prints_the_event_or_exits_1_with_the_reason() {
         (
             "expired",
             BODY.to_owned(),
-            good.clone(),
+            good,
             NOW + 361,
             "bad_token",
         ),
