@@ -206,7 +206,7 @@ async fn issue_for(
 
 /// Reads a request body of at most `limit` bytes. A body that arrives in one piece (nearly
 /// every token request) is kept as it came, without a copy.
-async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::TooLarge { limit };
     if body.size_hint().lower() > limit as u64 {
         return Err(too_large());
@@ -249,36 +249,10 @@ fn prepare(
     body: &[u8],
     ignored: &fields::IgnoredFields,
 ) -> Result<(AccessToken, Duration, bool), ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| is_json_media_type(v.as_bytes()));
-    if !is_json {
+    if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let bad_json = |e: serde_json::Error| ApiError::BadRequest {
-        field: None,
-        message: format!("the body is not a valid request: {e}"),
-    };
-    // JSON is UTF-8. Checked once here, the parser need not check each string again.
-    let body = std::str::from_utf8(body).map_err(|e| ApiError::BadRequest {
-        field: None,
-        message: format!(
-            "the body is not valid UTF-8 (at byte {}), so it is not JSON",
-            e.valid_up_to()
-        ),
-    })?;
-    let body = if body.bytes().all(|b| b.is_ascii_whitespace()) {
-        "{}"
-    } else {
-        body
-    };
-    // serde would read a JSON array positionally into the request's fields.
-    if body.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
-        return Err(ApiError::BadRequest {
-            field: None,
-            message: "the body must be a JSON object".into(),
-        });
-    }
+    let body = json_object_text(body)?;
     let request = match endpoint {
         Endpoint::Standard => {
             let (r, unknown) =
@@ -303,6 +277,47 @@ fn prepare(
     let (create_first, ttl) = (decision.create_room, decision.ttl);
     // The decision's strings move into the token; from here on they are read from its claims.
     Ok((build_token(profile, decision), ttl, create_first))
+}
+
+/// Whether the request says its body is JSON.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| is_json_media_type(v.as_bytes()))
+}
+
+/// A JSON request body as text, once it is known to be UTF-8 and a JSON object (a body of
+/// white space only is taken as `{}`); what is wrong with it otherwise, as a 400.
+pub(crate) fn json_object_text(body: &[u8]) -> Result<&str, ApiError> {
+    // JSON is UTF-8. Checked once here, the parser need not check each string again.
+    let body = std::str::from_utf8(body).map_err(|e| ApiError::BadRequest {
+        field: None,
+        message: format!(
+            "the body is not valid UTF-8 (at byte {}), so it is not JSON",
+            e.valid_up_to()
+        ),
+    })?;
+    let body = if body.bytes().all(|b| b.is_ascii_whitespace()) {
+        "{}"
+    } else {
+        body
+    };
+    // serde would read a JSON array positionally into the request's fields.
+    if body.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
+        return Err(ApiError::BadRequest {
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
+    Ok(body)
+}
+
+/// The 400 for a body that does not parse as the request it should be.
+pub(crate) fn bad_json(e: serde_json::Error) -> ApiError {
+    ApiError::BadRequest {
+        field: None,
+        message: format!("the body is not a valid request: {e}"),
+    }
 }
 
 /// The synchronous end of a request: signs the token, writes the audit line and the answer.
@@ -389,7 +404,7 @@ fn is_json_media_type(value: &[u8]) -> bool {
 
 /// The client's address (see [`client_addr::client_ip`]); a forwarded entry that names no
 /// address is refused, since the proxy in front does not append what this setting expects.
-fn client_ip(app: &App, parts: &axum::http::request::Parts) -> Result<IpAddr, ApiError> {
+pub(crate) fn client_ip(app: &App, parts: &axum::http::request::Parts) -> Result<IpAddr, ApiError> {
     let forwarded = app
         .config
         .trust_forwarded_for
@@ -429,7 +444,7 @@ async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError
         .map_err(ApiError::Unauthenticated)
 }
 
-fn limit<K: std::hash::Hash + Eq + Clone>(
+pub(crate) fn limit<K: std::hash::Hash + Eq + Clone>(
     limiter: &DefaultKeyedRateLimiter<K>,
     key: &K,
     scope: &'static str,
