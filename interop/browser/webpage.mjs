@@ -5,6 +5,7 @@
 //   node interop/browser/webpage.mjs <dev-base-url>
 //       [--admin-url URL --admin-key KEY --user-key KEY]   a non-dev server and its callers
 //       [--dev-form JSON] [--admin-form JSON]              what to fill in (defaults below)
+//       [--expired-token JWT --hostile-token JWT]          tokens for the inspect scenario
 //       [--screenshot PATH]                                the filled page (default /tmp/roomkey-page.png)
 //
 // Scenarios:
@@ -15,6 +16,11 @@
 //   admin  a server with a configured admin caller: the key field, no key (401), a wrong key
 //          (401), a non-admin key (403), a TTL over the profile's limit (403, field ttl), then the
 //          admin key and a token.
+//   inspect  the --dev server's "Inspect a token" panel (POST /api/inspect): a token minted with
+//          the form and sent to the panel by its Inspect button; --expired-token pasted in; a
+//          token whose claims are markup (--hostile-token), shown as text; garbage (malformed);
+//          an empty paste, caught by the page. Reads the findings, times, permissions and
+//          signature state the panel shows.
 //   sdk    livekit-client (interop/node_modules, served to the page by this script) calling
 //          TokenSource.endpoint(<dev>/api/token).fetch(...).
 //
@@ -136,7 +142,12 @@ const watchdog = setTimeout(() => {
 }, 150_000);
 
 let context;
-const results = { chromium: null, dev: null, admin: null, sdk: null };
+const inspectTokens = opts["expired-token"]
+  ? { expired: opts["expired-token"], hostile: opts["hostile-token"] }
+  : null;
+if (inspectTokens && !inspectTokens.hostile) die("--expired-token needs --hostile-token");
+
+const results = { chromium: null, dev: null, admin: null, inspect: null, sdk: null };
 try {
   log(`launching ${CHROMIUM}`);
   // launchPersistentContext takes the fresh --user-data-dir (Playwright refuses it in args).
@@ -169,6 +180,7 @@ try {
 
   results.dev = await devScenario(devUrl, devForm);
   if (admin) results.admin = await adminScenario(admin, adminForm);
+  if (inspectTokens) results.inspect = await inspectScenario(devUrl, inspectTokens);
   results.sdk = await sdkScenario(devUrl);
 } catch (e) {
   process.stderr.write(`webpage.mjs: error: ${e && e.stack ? e.stack : e}\n`);
@@ -296,6 +308,62 @@ async function storageAndCsp(page) {
   }));
 }
 
+// Clicks `selector` (a button that sends the token to POST /api/inspect) and waits until the
+// panel has rendered the answer, as submitAndWait does for the form. Returns whether the panel
+// shows an error.
+async function inspectAndWait(page, selector) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/inspect") && r.request().method() === "POST"),
+    page.click(selector),
+  ]);
+  await response.finished();
+  await page.waitForFunction(() => !document.getElementById("inspect").disabled && !document.getElementById("inspect-form").hasAttribute("aria-busy"));
+  await page.waitForSelector("#inspect-result:not([hidden]), #inspect-error:not([hidden])", { state: "visible" });
+  return page.evaluate(() => !document.getElementById("inspect-error").hidden);
+}
+
+// What the panel shows, as text read off the DOM.
+async function readInspection(page) {
+  return page.evaluate(() => {
+    const t = (id) => document.getElementById(id).textContent;
+    const panel = document.getElementById("inspect-panel");
+    return {
+      status: t("inspect-status"),
+      status_live: document.getElementById("inspect-status").getAttribute("aria-live"),
+      verdict: t("inspect-verdict"),
+      verdict_class: document.getElementById("inspect-verdict").className,
+      signature: t("inspect-signature"),
+      identity: t("inspect-identity"),
+      name: t("inspect-name"),
+      room: t("inspect-room"),
+      iss: t("inspect-iss"),
+      size: t("inspect-size"),
+      iat: t("inspect-iat"),
+      nbf: t("inspect-nbf"),
+      exp: t("inspect-exp"),
+      exp_datetime: document.querySelector("#inspect-exp time")?.getAttribute("datetime") ?? null,
+      exp_marked_expired: document.querySelector("#inspect-exp .expired") !== null,
+      ttl: t("inspect-ttl"),
+      judged_at: t("inspect-now"),
+      findings: [...document.querySelectorAll("#inspect-findings > li")].map((li) => ({
+        severity: li.querySelector(".sev").textContent,
+        code: li.querySelector(".finding-code").textContent,
+        message: li.querySelector(".finding-message").textContent,
+        hint: li.querySelector(".finding-hint").textContent,
+      })),
+      grants: [...document.querySelectorAll("#inspect-permissions dl")].map((dl) => dl.dataset.claim),
+      video: Object.fromEntries(
+        [...document.querySelectorAll('#inspect-permissions dl[data-claim="video"] dd')].map((dd) => [dd.dataset.key, dd.textContent]),
+      ),
+      permissions_text: t("inspect-permissions"),
+      claims: t("inspect-claims"),
+      // Markup in the claims must stay text: no element the token wrote, no script it ran.
+      injected_elements: panel.querySelectorAll("img, script, b, iframe").length,
+      pwned: window.__pwned ?? null,
+    };
+  });
+}
+
 async function modeText(page, want) {
   await page.waitForFunction((w) => document.getElementById("mode").textContent.includes(w), want);
   return page.textContent("#mode");
@@ -382,6 +450,55 @@ async function adminScenario({ url: base, key, userKey }, form) {
   if (!ok.result) throw new Error(`admin: the page showed an error: ${JSON.stringify(ok.error)}`);
   out.result = ok.result;
   out.copy = await copyAndReadClipboard(page, new URL(base).origin);
+  Object.assign(out, await storageAndCsp(page));
+  out.problems = problems;
+  await page.close();
+  return out;
+}
+
+async function inspectScenario(base, tokens) {
+  log(`inspect scenario against ${base}`);
+  const { page, problems } = await newPage();
+  await page.goto(`${base}/`);
+  await modeText(page, "Development");
+  const out = {
+    token_label: (await page.textContent('label[for="inspect-token"]')).trim(),
+    token_described_by: await page.getAttribute("#inspect-token", "aria-describedby"),
+  };
+
+  // A token minted by the form, sent to the panel by the Inspect button next to it.
+  await fillForm(page, { identity: "inspect-carol", room: "inspect-room", name: "Carol", ttl: 600 });
+  if (await submitAndWait(page)) throw new Error(`inspect: the form showed an error: ${JSON.stringify(await readError(page))}`);
+  const minted = (await page.textContent("#token")).trim();
+  if (await inspectAndWait(page, "#inspect-minted")) throw new Error("inspect: the minted token was refused");
+  out.minted = await readInspection(page);
+  out.minted.pasted = (await page.inputValue("#inspect-token")) === minted;
+
+  const paste = async (text) => {
+    await page.fill("#inspect-token", text);
+    const failed = await inspectAndWait(page, "#inspect");
+    if (failed) throw new Error(`inspect: the panel showed an error for ${JSON.stringify(text.slice(0, 40))}: ${await page.textContent("#inspect-error")}`);
+    return readInspection(page);
+  };
+  out.expired = await paste(tokens.expired);
+  out.screenshot = opts.screenshot.replace(/(\.png)?$/, "-inspect.png");
+  await page.locator("#inspect-panel").screenshot({ path: out.screenshot });
+  log(`screenshot: ${out.screenshot}`);
+  out.hostile = await paste(tokens.hostile);
+  out.garbage = await paste("this is not a token");
+
+  // The page's own check: an empty paste sends nothing.
+  let requests = 0;
+  const count = (r) => { if (r.url().includes("/api/")) requests++; };
+  page.on("request", count);
+  await page.fill("#inspect-token", "");
+  await page.click("#inspect");
+  await page.waitForSelector('#inspect-token[aria-invalid="true"]');
+  page.off("request", count);
+  out.empty = {
+    message: (await page.textContent("#inspect-token-err")).trim(),
+    requests_sent: requests,
+  };
   Object.assign(out, await storageAndCsp(page));
   out.problems = problems;
   await page.close();

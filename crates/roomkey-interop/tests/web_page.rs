@@ -2,7 +2,9 @@
 //! server with a configured admin caller) driven by `interop/browser/webpage.mjs` (Playwright
 //! over CDP). The page is filled in and submitted; every token it shows, copies or that LiveKit's
 //! own browser SDK (`livekit-client`, `TokenSource.endpoint`) gets from `/api/token` is verified
-//! here with roomkey-token and checked against what was asked for.
+//! here with roomkey-token and checked against what was asked for. Its "Inspect a token" panel
+//! (`POST /api/inspect`) is given a minted, an expired, a hostile and a garbage token, and what it
+//! shows is checked against what the token doctor finds in them.
 //!
 //! Needs `bash interop/setup.sh` (Node packages), `bash scripts/install-browser` (Debian's
 //! chromium) and the `roomkey` binary (`cargo test --workspace` builds it); without them the test
@@ -10,10 +12,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use roomkey_interop::RoomkeyServe;
-use roomkey_token::{ApiSecret, KeyPair, KeySet, Verifier};
+use roomkey_token::{AccessToken, ApiSecret, KeyPair, KeySet, Verifier, VideoGrant};
 use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -28,6 +30,11 @@ const ADMIN_SECRET: &str = "web-test-secret-0123456789abcdefghijklmnop";
 const ADMIN_LIVEKIT_URL: &str = "wss://web-test.example";
 const ADMIN_CALLER_KEY: &str = "rk_web_admin_0123456789";
 const USER_CALLER_KEY: &str = "rk_web_user_0123456789";
+
+/// Claims that are markup, for the inspect panel: shown as text, they run nothing.
+const HOSTILE_IDENTITY: &str = "<img src=x onerror=\"window.__pwned=1\">";
+const HOSTILE_NAME: &str = "<b>bold</b>";
+const HOSTILE_ROOM: &str = "<script>window.__pwned=2</script>";
 
 /// Every input of the Generate Access Token action: (id, label, description), as the action
 /// words them.
@@ -327,6 +334,34 @@ fn check_form_result<'a>(
     result
 }
 
+/// The `--dev` server's key pair: the server has the secret of every token built with it.
+fn dev_key() -> KeyPair {
+    KeyPair::new("devkey", &ApiSecret::new("secret")).unwrap()
+}
+
+/// The findings the inspect panel shows, as `(severity, code)`.
+fn shown_findings(shown: &Value) -> Vec<(&str, &str)> {
+    shown["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (s(f, "/severity"), s(f, "/code")))
+        .collect()
+}
+
+/// What every inspection of a token that decodes shows about its signature: the panel never
+/// checks one, even when the server has the token's secret.
+fn check_unchecked(shown: &Value, what: &str) {
+    assert!(
+        s(shown, "/signature").starts_with("not checked"),
+        "{what}: {shown:#}"
+    );
+    assert!(
+        shown_findings(shown).contains(&("info", "signature_unchecked")),
+        "{what}: {shown:#}"
+    );
+}
+
 fn check_page_hygiene(page: &Value, what: &str) {
     assert_eq!(page["local_storage"], json!([]), "{what}: localStorage");
     assert_eq!(page["session_storage"], json!([]), "{what}: sessionStorage");
@@ -429,6 +464,21 @@ can_subscribe_metrics = true
         "hidden": null,
     });
     let screenshot = std::env::temp_dir().join("roomkey-page.png");
+    // Tokens for the inspect panel, signed with the dev server's own secret.
+    let expired_minted_at = roomkey_token::unix_now() - 7200;
+    let expired = AccessToken::new()
+        .with_identity("inspect-dave")
+        .with_name("Dave")
+        .with_video(VideoGrant::join("inspect-past"))
+        .with_ttl(Duration::from_secs(600))
+        .sign_at(&dev_key(), expired_minted_at)
+        .unwrap();
+    let hostile = AccessToken::new()
+        .with_identity(HOSTILE_IDENTITY)
+        .with_name(HOSTILE_NAME)
+        .with_video(VideoGrant::join(HOSTILE_ROOM))
+        .sign(&dev_key())
+        .unwrap();
 
     let browser_started = Instant::now();
     let out = Command::new("node")
@@ -440,6 +490,8 @@ can_subscribe_metrics = true
         .args(["--user-key", USER_CALLER_KEY])
         .args(["--dev-form", &dev_form.to_string()])
         .args(["--admin-form", &admin_form.to_string()])
+        .args(["--expired-token", &expired])
+        .args(["--hostile-token", &hostile])
         .arg("--screenshot")
         .arg(&screenshot)
         .stdin(Stdio::null())
@@ -597,6 +649,139 @@ can_subscribe_metrics = true
     assert_eq!(s(result, "/server_url"), ADMIN_LIVEKIT_URL);
     check_page_hygiene(page, "admin page");
 
+    // ---- dev server: the "Inspect a token" panel -------------------------------------------
+    let panel = &results["inspect"];
+    assert_eq!(panel["token_label"], json!("Token"), "{panel:#}");
+    assert!(
+        s(panel, "/token_described_by").contains("inspect-token-desc"),
+        "{panel:#}"
+    );
+
+    // The token the form just minted, sent over by its Inspect button: healthy.
+    let minted = &panel["minted"];
+    assert_eq!(
+        minted["pasted"],
+        json!(true),
+        "the Inspect button fills the panel"
+    );
+    assert_eq!(s(minted, "/identity"), "inspect-carol", "{minted:#}");
+    assert_eq!(s(minted, "/name"), "Carol");
+    assert_eq!(s(minted, "/room"), "inspect-room");
+    assert_eq!(s(minted, "/iss"), "devkey");
+    check_unchecked(minted, "minted token");
+    assert!(
+        !shown_findings(minted)
+            .iter()
+            .any(|(sev, _)| *sev == "error"),
+        "a freshly minted token has no errors: {minted:#}"
+    );
+    assert_eq!(s(minted, "/verdict_class"), "alert ok", "{minted:#}");
+    assert_eq!(s(minted, "/status_live"), "polite");
+    assert!(
+        s(minted, "/status").starts_with("Inspected: "),
+        "{minted:#}"
+    );
+    assert_eq!(s(minted, "/ttl"), "600 s (10 min)");
+    // Relative to the server's clock, which may have ticked since the token was minted.
+    let minted_claims: Value = serde_json::from_str(s(minted, "/claims")).unwrap();
+    assert_eq!(
+        s(minted, "/exp_datetime"),
+        roomkey_token::inspect::utc(minted_claims["exp"].as_i64().unwrap()),
+        "{minted:#}"
+    );
+    assert!(
+        s(minted, "/exp").contains("(in 9 min") || s(minted, "/exp").contains("(in 10 min)"),
+        "{minted:#}"
+    );
+    assert_eq!(minted["exp_marked_expired"], json!(false));
+    // The effective video permissions: publishing and subscribing are on when left unset.
+    let video = &minted["video"];
+    for (key, want) in [
+        ("roomJoin", "true"),
+        ("room", "inspect-room"),
+        ("canPublish", "true"),
+        ("canSubscribe", "true"),
+        ("canPublishData", "true"),
+        ("roomAdmin", "false"),
+        ("canPublishSources", "all"),
+    ] {
+        assert_eq!(video[key], json!(want), "video.{key}: {video:#}");
+    }
+    assert_eq!(minted["grants"], json!(["video"]));
+
+    // An expired token, signed with the secret the dev server has.
+    let shown = &panel["expired"];
+    let findings = shown_findings(shown);
+    assert_eq!(
+        findings.first(),
+        Some(&("error", "expired")),
+        "errors first: {shown:#}"
+    );
+    check_unchecked(shown, "expired token");
+    let finding = &shown["findings"][0];
+    assert!(
+        s(finding, "/message").contains("expired 1 h 50 min ago"),
+        "{finding:#}"
+    );
+    assert!(
+        s(finding, "/hint").starts_with("mint a new one"),
+        "{finding:#}"
+    );
+    assert_eq!(s(shown, "/identity"), "inspect-dave", "{shown:#}");
+    assert_eq!(s(shown, "/room"), "inspect-past");
+    assert_eq!(
+        s(shown, "/exp_datetime"),
+        roomkey_token::inspect::utc(expired_minted_at + 600),
+        "the expiry shown is the token's exp, in UTC"
+    );
+    assert!(s(shown, "/exp").contains(" ago)"), "{shown:#}");
+    assert_eq!(shown["exp_marked_expired"], json!(true), "{shown:#}");
+    assert_eq!(s(shown, "/verdict_class"), "alert error");
+    assert!(s(shown, "/verdict").starts_with("1 error: "), "{shown:#}");
+    assert!(s(shown, "/status").contains("1 error"), "{shown:#}");
+    assert!(s(shown, "/judged_at").contains("60 s leeway"), "{shown:#}");
+
+    // Claims that are markup stay text.
+    let shown = &panel["hostile"];
+    assert_eq!(s(shown, "/identity"), HOSTILE_IDENTITY, "{shown:#}");
+    assert_eq!(s(shown, "/name"), HOSTILE_NAME);
+    assert_eq!(s(shown, "/room"), HOSTILE_ROOM);
+    assert_eq!(shown["video"]["room"], json!(HOSTILE_ROOM));
+    assert_eq!(
+        shown["injected_elements"],
+        json!(0),
+        "no element from the claims"
+    );
+    assert_eq!(shown["pwned"], Value::Null, "no script from the claims ran");
+    check_unchecked(shown, "hostile token");
+
+    // Garbage: malformed, and nothing else to show.
+    let shown = &panel["garbage"];
+    assert_eq!(shown_findings(shown), [("error", "malformed")], "{shown:#}");
+    assert!(
+        s(shown, "/findings/0/message").contains("3 dot-separated parts"),
+        "{shown:#}"
+    );
+    assert_eq!(s(shown, "/identity"), "(none)");
+    assert_eq!(s(shown, "/exp"), "not set");
+    assert_eq!(shown["grants"], json!([]));
+    assert!(
+        s(shown, "/permissions_text").contains("no grants"),
+        "{shown:#}"
+    );
+    assert_eq!(s(shown, "/verdict_class"), "alert error");
+
+    assert_eq!(
+        panel["empty"]["requests_sent"],
+        json!(0),
+        "an empty paste is caught by the page"
+    );
+    assert_eq!(
+        panel["empty"]["message"],
+        json!("Paste a token to inspect.")
+    );
+    check_page_hygiene(panel, "inspect panel");
+
     // ---- livekit-client's TokenSource.endpoint against /api/token ---------------------------
     let sdk = &results["sdk"];
     assert_eq!(sdk["livekit_client"], json!("2.23.0"));
@@ -631,7 +816,7 @@ can_subscribe_metrics = true
     check_page_hygiene(sdk, "sdk page");
 
     eprintln!(
-        "web: Chromium {} — 3 scenarios in {:.1} s (browser {:.1} s); screenshot {}",
+        "web: Chromium {} — 4 scenarios in {:.1} s (browser {:.1} s); screenshot {}",
         results["chromium"].as_str().unwrap_or("?"),
         started.elapsed().as_secs_f64(),
         browser_secs,

@@ -1,6 +1,6 @@
 //! The HTTP application: its state, the router and its layers, and the routes besides the token
 //! endpoints (health, readiness, metrics, the web page). The token endpoints are in
-//! [`crate::token_endpoint`].
+//! [`crate::token_endpoint`], the page's token doctor in [`crate::inspect_endpoint`].
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -121,6 +121,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .route("/", get(index))
+        .route("/api/inspect", post(crate::inspect_endpoint::inspect_token))
         .route_layer(axum::middleware::from_fn_with_state(
             timeout,
             backstop_timeout,

@@ -4,7 +4,7 @@
 //! Token" action over HTTP (`POST /api/v1/generate-access-token`), with caller authentication
 //! (static API keys, or session JWTs checked against an OIDC issuer's JWKS), a per-profile policy
 //! that decides identities, rooms, grants and TTLs, rate limits, CORS, Prometheus metrics and a
-//! web page.
+//! web page, whose token doctor (`POST /api/inspect`) explains any token pasted into it.
 #![deny(missing_docs)]
 
 mod app;
@@ -16,6 +16,7 @@ mod connections;
 mod denials;
 mod error;
 mod fields;
+mod inspect_endpoint;
 mod json;
 mod jwks;
 mod logging;

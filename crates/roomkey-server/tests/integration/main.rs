@@ -12,6 +12,7 @@ mod denials;
 mod endpoint;
 mod grant_table;
 mod hardening;
+mod inspect;
 mod limits;
 mod metrics;
 mod oidc;
