@@ -44,6 +44,8 @@ pub struct App {
     pub(crate) audit: AuditLog,
     /// One agent-dispatch check at a time per room.
     pub(crate) dispatch_checks: crate::room_locks::RoomLocks,
+    /// Webhooks received, when `[webhooks]` is configured.
+    pub(crate) webhooks: Option<crate::webhooks::WebhookInbox>,
 }
 
 impl App {
@@ -86,6 +88,10 @@ impl App {
             per_ip: limiter(config.per_ip_per_minute, config.burst),
             audit,
             dispatch_checks: crate::room_locks::RoomLocks::default(),
+            webhooks: config
+                .webhooks
+                .clone()
+                .map(crate::webhooks::WebhookInbox::new),
             config,
         }))
     }
@@ -121,7 +127,18 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .route("/", get(index))
-        .route("/api/inspect", post(crate::inspect_endpoint::inspect_token))
+        .route("/api/inspect", post(crate::inspect_endpoint::inspect_token));
+    // The webhook path authenticates each request by its own token, not a caller's key.
+    let others = match app.webhooks.as_ref().map(|w| w.path().to_owned()) {
+        Some(path) => others.route(
+            &path,
+            post(crate::webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(
+                roomkey_token::webhook::MAX_WEBHOOK_BODY,
+            )),
+        ),
+        None => others,
+    };
+    let others = others
         .route_layer(axum::middleware::from_fn_with_state(
             timeout,
             backstop_timeout,

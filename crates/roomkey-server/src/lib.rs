@@ -26,6 +26,7 @@ mod policy;
 mod requests;
 mod room_locks;
 mod token_endpoint;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,7 +35,9 @@ use std::sync::Arc;
 // callers, limits) are reachable through `Config`'s fields.
 pub use app::{App, SUMMARY, router};
 pub use auth::{generate_caller_key, hash_key};
-pub use config::{Config, ConfigError, ConnectionLimits, EnvOverrides, MetricsAccess};
+pub use config::{
+    Config, ConfigError, ConnectionLimits, EnvOverrides, MetricsAccess, WebhookSettings,
+};
 pub use error::ApiError;
 pub use logging::{AuditLog, LogGuard, LogSink, init_logging, json_layer};
 

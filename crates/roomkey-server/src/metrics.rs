@@ -106,6 +106,17 @@ pub(crate) struct Metrics {
     latency_by_endpoint: [Histogram; 2],
     /// Open connections, and those the server closed.
     pub(crate) connections: ConnectionMetrics,
+    /// Webhooks received, by event ([`crate::webhooks::event_label`]).
+    webhooks: Family<Event, Counter>,
+    /// Webhook deliveries recognised as retries of one received before.
+    webhook_duplicates: Counter,
+    /// Webhooks refused, by reason (`roomkey_token::webhook::WebhookError::code`).
+    webhooks_refused: Family<Reason, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Event {
+    pub(crate) event: &'static str,
 }
 
 impl Metrics {
@@ -189,6 +200,24 @@ impl Metrics {
         }
         let latency_by_endpoint =
             ENDPOINTS.map(|endpoint| latency.get_or_create(&Endpoint { endpoint }).clone());
+        let webhooks = Family::<Event, Counter>::default();
+        registry.register(
+            "webhooks_received",
+            "LiveKit webhooks received and verified, by event (retried deliveries not counted again)",
+            webhooks.clone(),
+        );
+        let webhook_duplicates = Counter::default();
+        registry.register(
+            "webhook_duplicates",
+            "LiveKit webhook deliveries whose event id was received before (the server retried)",
+            webhook_duplicates.clone(),
+        );
+        let webhooks_refused = Family::<Reason, Counter>::default();
+        registry.register(
+            "webhooks_refused",
+            "Webhook requests refused, by reason",
+            webhooks_refused.clone(),
+        );
         Metrics {
             registry,
             denied,
@@ -199,7 +228,27 @@ impl Metrics {
             profiles: profiles.len(),
             latency_by_endpoint,
             connections,
+            webhooks,
+            webhook_duplicates,
+            webhooks_refused,
         }
+    }
+
+    /// Counts a verified webhook (`event`: a known event name or "other").
+    pub(crate) fn webhook_received(&self, event: &'static str) {
+        self.webhooks.get_or_create(&Event { event }).inc();
+    }
+
+    /// Counts a retried delivery.
+    pub(crate) fn webhook_duplicate(&self) {
+        self.webhook_duplicates.inc();
+    }
+
+    /// Counts a refused webhook request.
+    pub(crate) fn webhook_refused(&self, reason: &'static str) {
+        self.webhooks_refused
+            .get_or_create(&Reason { reason })
+            .inc();
     }
 
     /// Counts a refusal (`profile`: the caller's profile index, when it is known).

@@ -90,13 +90,7 @@ fn verify_prints_the_event_or_exits_1_with_the_reason() {
             NOW,
             "unknown_key",
         ),
-        (
-            "expired",
-            BODY.to_owned(),
-            good,
-            NOW + 361,
-            "bad_token",
-        ),
+        ("expired", BODY.to_owned(), good, NOW + 361, "bad_token"),
         ("no sha256", BODY.to_owned(), no_digest, NOW, "no_sha256"),
         (
             "empty header",

@@ -45,6 +45,9 @@ pub struct FileConfig {
     /// Where `/metrics` is served.
     #[serde(default)]
     pub metrics: MetricsFile,
+    /// Receiving the LiveKit server's webhooks (off unless `path` is set).
+    #[serde(default)]
+    pub webhooks: WebhooksFile,
     /// Static API-key callers.
     #[serde(default, rename = "caller")]
     pub callers: Vec<Spanned<CallerFile>>,
@@ -101,6 +104,21 @@ pub struct MetricsFile {
     /// Serve `/metrics` on the main listener to anyone.
     #[serde(default)]
     pub public: bool,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksFile {
+    /// Where the LiveKit server POSTs its webhooks (its `webhook.urls`), e.g. "/livekit/webhook".
+    pub path: Option<Spanned<String>>,
+    /// A keys file (`key: secret` per line, the LiveKit server's format) whose keys may sign
+    /// webhooks; default: the key roomkey mints with.
+    pub keys_file: Option<Spanned<String>>,
+    /// How many event ids are remembered to recognise a retried delivery.
+    pub remember_ids: Option<Spanned<usize>>,
+    /// Clock leeway on the webhook token's exp and nbf, e.g. "60s".
+    pub leeway: Option<Spanned<String>>,
 }
 
 /// `[[caller]]`: a static API key.

@@ -18,6 +18,7 @@ mod sections;
 use checks::*;
 pub use file::{
     CallerFile, ConnectionsFile, FileConfig, MetricsFile, OidcFile, ProfileFile, RateLimitFile,
+    WebhooksFile,
 };
 
 pub use crate::connections::ConnectionLimits;
@@ -98,6 +99,19 @@ pub struct OidcIssuer {
     pub ttl_within_session: bool,
 }
 
+/// `[webhooks]`, checked.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The path the LiveKit server POSTs to.
+    pub path: String,
+    /// The keys that may sign webhooks.
+    pub keys: roomkey_token::KeySet,
+    /// How many event ids are remembered.
+    pub remember_ids: usize,
+    /// Clock leeway.
+    pub leeway: Duration,
+}
+
 /// The checked, ready-to-run configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -137,6 +151,8 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Where `/metrics` is served.
     pub metrics: MetricsAccess,
+    /// Receiving webhooks, when configured.
+    pub webhooks: Option<WebhookSettings>,
     /// Static-key callers.
     pub callers: Vec<StaticCaller>,
     /// OIDC issuers.
@@ -376,6 +392,7 @@ impl Config {
         let room_service_url = sections::room_service_url(&ctx, &raw, &profiles, &livekit_url)?;
         let connections = sections::connections(&ctx, &raw.connections)?;
         let metrics = sections::metrics(&ctx, &raw.metrics)?;
+        let webhooks = sections::webhooks(&ctx, &raw.webhooks, &key, base)?;
         let ipv6_prefix = match &raw.rate_limit.ipv6_prefix {
             None => 64,
             Some(v) if (16..=128).contains(v.get_ref()) => *v.get_ref(),
@@ -405,6 +422,7 @@ impl Config {
             ipv6_prefix,
             connections,
             metrics,
+            webhooks,
             callers,
             oidc,
             profiles,
@@ -438,6 +456,7 @@ fn with_suggestion(message: &str, spanned: Option<&str>) -> String {
         field_names::<RateLimitFile>(),
         field_names::<ConnectionsFile>(),
         field_names::<MetricsFile>(),
+        field_names::<WebhooksFile>(),
         field_names::<CallerFile>(),
         field_names::<OidcFile>(),
         field_names::<ProfileFile>(),

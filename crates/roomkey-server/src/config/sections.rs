@@ -14,7 +14,7 @@ use super::checks::{check_origin, is_loopback_http, parse_listen, parse_sha256};
 use super::{
     ConfigError, ConnectionLimits, ConnectionsFile, Ctx, DEFAULT_JWKS_MIN_REFRESH, DEFAULT_TIMEOUT,
     EnvOverrides, FileConfig, MAX_TIMEOUT, MetricsAccess, MetricsFile, OidcIssuer, StaticCaller,
-    line_of, resolve,
+    WebhookSettings, WebhooksFile, line_of, resolve,
 };
 
 /// The LiveKit API key and secret: from the environment, else the file (`api_key`,
@@ -174,6 +174,74 @@ pub(super) fn metrics(ctx: &Ctx<'_>, raw: &MetricsFile) -> Result<MetricsAccess,
             "[metrics] takes one of listen, key_sha256 or public = true",
         ),
     }
+}
+
+/// `[webhooks]`: off without `path`; the keys from `keys_file`, else the minting key.
+pub(super) fn webhooks(
+    ctx: &Ctx<'_>,
+    raw: &WebhooksFile,
+    key: &KeyPair,
+    base: Option<&Path>,
+) -> Result<Option<WebhookSettings>, ConfigError> {
+    let Some(path) = &raw.path else {
+        if let Some(v) = &raw.keys_file {
+            return ctx.err_at(v, "[webhooks] needs path to receive webhooks at");
+        }
+        return Ok(None);
+    };
+    let p = path.get_ref();
+    // The server's own routes keep their paths.
+    let taken = ["/", "/healthz", "/readyz", "/metrics"].contains(&p.as_str());
+    if !p.starts_with('/')
+        || p.contains(['?', '#', '{', '}', '*'])
+        || p.starts_with("/api/")
+        || taken
+    {
+        return ctx.err_at(
+            path,
+            format!(
+                "[webhooks] path = {p:?} must be a path of its own such as \"/livekit/webhook\" \
+                 (starting with /, no query or wildcard, not one of the server's own routes: /, \
+                 /healthz, /readyz, /metrics, /api/…)"
+            ),
+        );
+    }
+    let keys = match &raw.keys_file {
+        None => roomkey_token::KeySet::single(key.clone()),
+        Some(file) => {
+            let at = resolve(base, file.get_ref());
+            let text = std::fs::read_to_string(&at).or_else(|e| {
+                ctx.err_at(
+                    file,
+                    format!("cannot read the keys file {}: {e}", at.display()),
+                )
+            })?;
+            roomkey_token::KeySet::parse(&text).or_else(|e| {
+                ctx.err_at(
+                    file,
+                    format!("the keys file {} is not valid: {e}", at.display()),
+                )
+            })?
+        }
+    };
+    let remember_ids = match &raw.remember_ids {
+        None => 10_000,
+        Some(v) if (1..=1_000_000).contains(v.get_ref()) => *v.get_ref(),
+        Some(v) => return ctx.err_at(v, "remember_ids must be between 1 and 1000000"),
+    };
+    let leeway = duration(
+        ctx,
+        "leeway",
+        raw.leeway.as_ref(),
+        roomkey_token::DEFAULT_LEEWAY,
+        (Duration::ZERO, Duration::from_secs(600)),
+    )?;
+    Ok(Some(WebhookSettings {
+        path: p.clone(),
+        keys,
+        remember_ids,
+        leeway,
+    }))
 }
 
 /// `request_timeout`: at least 1 s, at most an hour.

@@ -20,3 +20,4 @@ mod policy;
 mod rooms;
 mod shutdown;
 mod strict;
+mod webhooks;
