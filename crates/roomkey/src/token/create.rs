@@ -1,16 +1,7 @@
-//! `roomkey token create`: the flags, the token they describe, and the room created first.
-
-use std::collections::BTreeMap;
-use std::fs;
-use std::path::PathBuf;
-use std::time::Duration;
+//! `roomkey token create`: one token, and the room created first.
 
 use anyhow::{Context as _, Result, bail};
-use roomkey_token::input;
-use roomkey_token::{
-    AccessToken, Claims, KindDetail, ParticipantKind, RoomAgentDispatch, RoomConfiguration,
-    VideoGrant, dangerous,
-};
+use roomkey_token::{AccessToken, RoomAgentDispatch, dangerous};
 use serde_json::json;
 
 use crate::credentials::KeyArgs;
@@ -19,102 +10,14 @@ use crate::output::{out, print_json, safe, warn};
 use crate::rooms::{self, RoomSettings, ServerArgs, block_on};
 
 use super::SUMMARY;
-use super::grant_flags::GrantFlags;
+use super::flags::TokenFlags;
 
 /// Mint a participant access token.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = CREATE_EXAMPLES)]
-#[allow(clippy::struct_excessive_bools)]
 pub(crate) struct CreateArgs {
-    /// Unique identity for the participant joining the call
-    #[arg(long, value_name = "IDENTITY")]
-    pub(crate) identity: Option<String>,
-
-    /// The name of the room to join
-    #[arg(long, value_name = "ROOM")]
-    pub(crate) room: Option<String>,
-
-    /// How long the access token should be valid for (in seconds), or a duration such as 10m,
-    /// 1h30m, 2d [default: 6h]
-    #[arg(long, value_name = "SECONDS|DURATION", value_parser = input::parse_ttl)]
-    pub(crate) ttl: Option<Duration>,
-
-    /// Display name for the participant
-    #[arg(long, value_name = "NAME")]
-    pub(crate) name: Option<String>,
-
-    /// Optional metadata to attach to the participant
-    #[arg(long, value_name = "TEXT")]
-    pub(crate) metadata: Option<String>,
-
     #[command(flatten)]
-    pub(crate) grants: GrantFlags,
-
-    /// A participant attribute, KEY=VALUE (repeatable)
-    #[arg(long = "attribute", value_name = "KEY=VALUE", value_parser = parse_attribute,
-          help_heading = "Participant")]
-    pub(crate) attributes: Vec<(String, String)>,
-
-    /// Read participant attributes from FILE, a JSON object of strings (--attribute wins on
-    /// conflicts)
-    #[arg(long, value_name = "FILE", help_heading = "Participant")]
-    pub(crate) attributes_file: Option<PathBuf>,
-
-    /// Participant kind: standard, ingress, egress, sip, agent, connector or bridge
-    #[arg(long, value_name = "KIND", help_heading = "Participant")]
-    pub(crate) kind: Option<ParticipantKind>,
-
-    /// Participant kind detail: cloud_agent, forwarded, connector_whatsapp, connector_twilio,
-    /// bridge_rtsp, simulation (repeatable, or comma-separated)
-    #[arg(
-        long,
-        value_name = "DETAIL",
-        value_delimiter = ',',
-        help_heading = "Participant"
-    )]
-    pub(crate) kind_detail: Vec<KindDetail>,
-
-    /// Room configuration used if this join creates the room: a JSON object (LiveKit's
-    /// RoomConfiguration) or a file holding one
-    #[arg(long, value_name = "FILE|JSON", help_heading = "Room")]
-    pub(crate) room_config: Option<String>,
-
-    /// Dispatch this agent into the room (repeatable): adds an entry to roomConfig.agents, which
-    /// LiveKit honours only if this join creates the room. With --create-room-if-not-exists,
-    /// roomkey dispatches it into an existing room too
-    #[arg(long, value_name = "AGENT_NAME", help_heading = "Room")]
-    pub(crate) dispatch_agent: Vec<String>,
-
-    /// Job metadata for the dispatched agents (with --dispatch-agent)
-    #[arg(
-        long,
-        value_name = "TEXT",
-        requires = "dispatch_agent",
-        help_heading = "Room"
-    )]
-    pub(crate) job_metadata: Option<String>,
-
-    /// Deployment to dispatch the agents from (with --dispatch-agent; LiveKit Cloud)
-    #[arg(
-        long,
-        value_name = "NAME",
-        requires = "dispatch_agent",
-        help_heading = "Room"
-    )]
-    pub(crate) dispatch_deployment: Option<String>,
-
-    /// Named room configuration (preset) on the server
-    #[arg(long, value_name = "NAME", help_heading = "Room")]
-    pub(crate) room_preset: Option<String>,
-
-    /// Allow a room configuration that embeds egress storage or stream credentials (anyone who
-    /// holds the token can read them)
-    #[arg(long, help_heading = "Room")]
-    pub(crate) allow_sensitive_credentials: bool,
-
-    /// The sha256 claim: base64 SHA-256 of an HTTP body (webhook-style tokens)
-    #[arg(long, value_name = "BASE64", help_heading = "Participant")]
-    pub(crate) sha256: Option<String>,
+    pub(crate) token: TokenFlags,
 
     /// Whether to create the room if it doesn't exist (through RoomService, before minting;
     /// needs --room and --url). The create request carries the token's room configuration; if
@@ -157,156 +60,16 @@ Examples:
   Machine-readable output:
     roomkey token create --identity alice --room standup --json";
 
-fn parse_attribute(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("{s:?} is not KEY=VALUE; write e.g. --attribute role=host"))?;
-    if k.is_empty() {
-        return Err(format!(
-            "{s:?} has an empty key; write e.g. --attribute role=host"
-        ));
-    }
-    Ok((k.to_owned(), v.to_owned()))
-}
-
-impl CreateArgs {
-    /// Builds the token the flags describe (without signing it).
-    pub(crate) fn build(&self) -> Result<AccessToken> {
-        let mut grants = Claims::default();
-        self.grants.apply(&mut grants)?;
-        if let Some(room) = &self.room {
-            grants
-                .video
-                .get_or_insert_with(VideoGrant::default)
-                .room
-                .clone_from(room);
-        }
-        let mut token = AccessToken::from_claims(grants);
-        if let Some(identity) = &self.identity {
-            token = token.with_identity(identity);
-        }
-        if let Some(name) = &self.name {
-            token = token.with_name(name);
-        }
-        if let Some(metadata) = &self.metadata {
-            token = token.with_metadata(metadata);
-        }
-        if let Some(ttl) = self.ttl {
-            token = token.with_ttl(ttl);
-        }
-        token = token.with_attributes(self.attributes()?);
-        if let Some(kind) = &self.kind {
-            token = token.with_kind(kind.clone());
-        }
-        if !self.kind_detail.is_empty() {
-            token = token.with_kind_details(self.kind_detail.clone());
-        }
-        if let Some(config) = self.room_configuration()? {
-            token = token.with_room_config(config);
-        }
-        if let Some(preset) = &self.room_preset {
-            token = token.with_room_preset(preset);
-        }
-        if let Some(sha) = &self.sha256 {
-            token = token.with_sha256(sha);
-        }
-        Ok(token.allow_sensitive_credentials(self.allow_sensitive_credentials))
-    }
-
-    fn attributes(&self) -> Result<BTreeMap<String, String>> {
-        let mut attributes = BTreeMap::new();
-        if let Some(path) = &self.attributes_file {
-            let text = fs::read_to_string(path)
-                .with_context(|| format!("cannot read --attributes-file {}", path.display()))?;
-            attributes = serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "--attributes-file {} must hold a JSON object of strings, e.g. {{\"role\":\"host\"}}",
-                    path.display()
-                )
-            })?;
-        }
-        attributes.extend(self.attributes.iter().cloned());
-        Ok(attributes)
-    }
-
-    /// The room configuration from `--room-config` plus the dispatch flags, if any.
-    pub(crate) fn room_configuration(&self) -> Result<Option<RoomConfiguration>> {
-        let mut config = match &self.room_config {
-            Some(arg) => Some(parse_room_config(arg)?),
-            None => None,
-        };
-        if !self.dispatch_agent.is_empty() {
-            let config = config.get_or_insert_with(RoomConfiguration::default);
-            for name in &self.dispatch_agent {
-                let mut dispatch =
-                    RoomAgentDispatch::new(name, self.job_metadata.clone().unwrap_or_default());
-                dispatch.deployment = self.dispatch_deployment.clone().unwrap_or_default();
-                config.agents.push(dispatch);
-            }
-        }
-        Ok(config)
-    }
-}
-
-/// Reads `--room-config`: inline JSON (starts with `{`) or a file. Unknown fields are refused,
-/// nested ones too (`agents.0.agentname`), since on the command line they are typos.
-pub(crate) fn parse_room_config(arg: &str) -> Result<RoomConfiguration> {
-    let text = if arg.trim_start().starts_with('{') {
-        arg.to_owned()
-    } else {
-        fs::read_to_string(arg).with_context(|| {
-            format!("--room-config {arg:?} is neither inline JSON nor a readable file")
-        })?
-    };
-    if !text.trim_start().starts_with('{') {
-        bail!("--room-config must be a JSON object, e.g. {{\"emptyTimeout\":300}}");
-    }
-    let (config, unknown) = input::from_json_noting_unknown::<RoomConfiguration>(&text)
-        .context("--room-config does not match LiveKit's RoomConfiguration")?;
-    if let Some(field) = unknown.fields.first() {
-        if let Some(inner) =
-            roomkey_token::agent_option_field(&field.key).filter(|_| field.parents.is_empty())
-        {
-            bail!(
-                "--room-config has an unknown field {:?}; an agent goes in agents, as \
-                 {{\"agents\":[{{\"{inner}\":…}}]}} (or use --dispatch-agent)",
-                field.path()
-            );
-        }
-        let known = match field.parents.first().map(String::as_str) {
-            Some("agents") => input::field_names::<RoomAgentDispatch>(),
-            _ => input::field_names::<RoomConfiguration>(),
-        };
-        match input::did_you_mean(&field.key, known) {
-            Some(meant) => bail!(
-                "--room-config has an unknown field {:?}; did you mean {meant:?}?",
-                field.path()
-            ),
-            None => bail!(
-                "--room-config has an unknown field {:?}; the fields there are {}",
-                field.path(),
-                known
-                    .iter()
-                    .filter(|f| !f.contains('_'))
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-    Ok(config)
-}
-
 /// Runs `roomkey token create`.
 pub(crate) fn create(args: &CreateArgs) -> Result<()> {
-    let token = args.build()?;
+    let token = args.token.build()?;
     // Check the token before anything happens on the server.
     token.validate().context("cannot mint the token")?;
     let key = args.keys.resolve(args.server.target_url().as_deref())?;
     if args.create_room_if_not_exists {
         create_room_first(args, &token, &key)?;
     } else {
-        if args.grants.joins() && args.room.as_deref().unwrap_or("").is_empty() {
+        if args.token.grants.joins() && args.token.room.as_deref().unwrap_or("").is_empty() {
             warn("no --room given: this token lets the participant join any room");
         }
         let agents = token
@@ -350,7 +113,7 @@ fn create_room_first(
     token: &AccessToken,
     key: &roomkey_token::KeyPair,
 ) -> Result<()> {
-    let Some(room) = args.room.as_deref().filter(|r| !r.is_empty()) else {
+    let Some(room) = args.token.room.as_deref().filter(|r| !r.is_empty()) else {
         bail!("--create-room-if-not-exists needs the room's name: pass --room");
     };
     let client = args

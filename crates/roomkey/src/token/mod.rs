@@ -1,6 +1,7 @@
 //! `roomkey token create`, `roomkey token verify` and `roomkey token inspect`.
 
 mod create;
+mod flags;
 mod grant_flags;
 mod inspect;
 mod verify;
