@@ -3,7 +3,8 @@
 #   - interop/.deps/go/bin/server  (the real LiveKit server, livekit-server v1.13.5, built from
 #                                   its Go module with CGO_ENABLED=0)
 #   - interop/.deps/go/bin/roomkey-go-ref  (the Go reference helper, interop/go, on
-#                                   github.com/livekit/protocol at the version v1.13.5 pins)
+#                                   github.com/livekit/protocol at the version v1.13.5 pins; also
+#                                   its webhook receiver, `roomkey-go-ref webhook-receive`)
 #   - interop/node_modules  (npm ci from package-lock.json: livekit-server-sdk 2.19.2, livekit-client 2.23.0)
 #   - interop/.venv         (Python venv with requirements.txt: livekit-api 1.2.2, the realtime SDK
 #                            livekit 1.2.1, and their dependencies)

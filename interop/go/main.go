@@ -10,6 +10,12 @@
 //	roomkey-go-ref decode  {"tokens":[{"id","token"}]}
 //	                       -> [{"id","ok":true,"apiKey","identity"} | {"id","ok":false,"error"}]
 //
+// and, unlike those, a server (webhook.go):
+//
+//	roomkey-go-ref webhook-receive [PORT]   LIVEKIT_API_KEY, LIVEKIT_API_SECRET in the environment
+//	                       stdout: {"listening":"http://127.0.0.1:PORT"}, then per request
+//	                       {"ok":true,"event","id","room","error":null} | {"ok":false,…,"error"}
+//
 // Problems with the input or the build exit with status 2 and a message on stderr; a token
 // that does not verify is a result, not a problem.
 package main
@@ -32,6 +38,7 @@ import (
 
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/protocol/webhook"
 )
 
 // pinnedProtocol is the version livekit-server v1.13.5 builds with. The check in main keeps a
@@ -41,11 +48,22 @@ const (
 	pinnedProtocol = "v1.50.5-0.20260728075222-28e604c046c6"
 )
 
+const usage = "usage: roomkey-go-ref mint|verify|decode < request.json, or roomkey-go-ref webhook-receive [PORT]"
+
 func main() {
-	if len(os.Args) != 2 {
-		fail("usage: roomkey-go-ref mint|verify|decode < request.json")
+	if len(os.Args) < 2 {
+		fail(usage)
 	}
 	checkPinnedProtocol()
+	if os.Args[1] == "webhook-receive" {
+		if err := webhookReceive(os.Args[2:]); err != nil {
+			fail(err.Error())
+		}
+		return
+	}
+	if len(os.Args) != 2 {
+		fail(usage)
+	}
 	var (
 		out any
 		err error
@@ -58,7 +76,7 @@ func main() {
 	case "decode":
 		out, err = decode(os.Stdin)
 	default:
-		err = fmt.Errorf("unknown subcommand %q (mint, verify or decode)", os.Args[1])
+		err = fmt.Errorf("unknown subcommand %q (mint, verify, decode or webhook-receive)", os.Args[1])
 	}
 	if err != nil {
 		fail(err.Error())
@@ -446,6 +464,9 @@ func describe(err error) string {
 		name string
 		err  error
 	}{
+		{"ErrNoAuthHeader", webhook.ErrNoAuthHeader},
+		{"ErrSecretNotFound", webhook.ErrSecretNotFound},
+		{"ErrInvalidChecksum", webhook.ErrInvalidChecksum},
 		{"ErrKeysMissing", auth.ErrKeysMissing},
 		{"ErrTokenExpired", jwt.ErrTokenExpired},
 		{"ErrTokenNotValidYet", jwt.ErrTokenNotValidYet},

@@ -7,7 +7,8 @@
 //! This library is the harness the tests share: where the tools are ([`paths`]), the network
 //! namespace the real server runs in ([`netns`]), the server itself ([`livekit`]), a real agent
 //! worker that records the jobs the server dispatches ([`agent_worker`]), `roomkey serve`
-//! ([`serve`]), and bounded runs of the helper programs ([`process`]). Run
+//! ([`serve`]), the official SDKs' webhook receivers ([`webhook_receiver`]), and bounded runs of
+//! the helper programs ([`process`]). Run
 //!
 //! ```text
 //! bash interop/setup.sh                                  # builds and installs under interop/
@@ -29,7 +30,9 @@ pub mod paths;
 pub mod process;
 pub mod serve;
 pub mod specs;
+pub mod webhook_receiver;
 
 pub use agent_worker::{AgentWorker, Job};
 pub use livekit::{LiveKitOptions, LiveKitServer};
 pub use serve::RoomkeyServe;
+pub use webhook_receiver::{ReceiverSdk, WebhookReceiver};
