@@ -36,7 +36,8 @@ use std::sync::Arc;
 pub use app::{App, SUMMARY, router};
 pub use auth::{generate_caller_key, hash_key};
 pub use config::{
-    Config, ConfigError, ConnectionLimits, EnvOverrides, MetricsAccess, WebhookSettings,
+    Config, ConfigError, ConnectionLimits, EnvOverrides, LimitStore, MetricsAccess, OnStoreError,
+    RedisPassword, RedisStoreSettings, WebhookSettings,
 };
 pub use error::ApiError;
 pub use logging::{AuditLog, LogGuard, LogSink, init_logging, json_layer};

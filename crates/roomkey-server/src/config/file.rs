@@ -72,6 +72,22 @@ pub struct RateLimitFile {
     /// IPv6 clients share a per-IP limit per network of this prefix length (default 64: one
     /// end site's /64 is one client, since it holds 2^64 addresses).
     pub ipv6_prefix: Option<Spanned<u8>>,
+    /// Where the limits are counted: "memory" (this process, the default) or "redis" (shared
+    /// by every replica that uses the same Redis and key prefix).
+    pub store: Option<Spanned<String>>,
+    /// The Redis server: `redis://HOST[:PORT][/DB]`, `rediss://…` (TLS), or
+    /// `redis+unix:///PATH` / `unix:///PATH` (a Unix socket); a user name may be given, a
+    /// password may not (see `redis_password_file`).
+    pub redis_url: Option<Spanned<String>>,
+    /// File holding the Redis password (`ROOMKEY_REDIS_PASSWORD` wins over it).
+    pub redis_password_file: Option<Spanned<String>>,
+    /// Put before every key roomkey writes to Redis (default "roomkey:").
+    pub key_prefix: Option<Spanned<String>>,
+    /// Longest wait for one answer of the store, e.g. "100ms" (the default).
+    pub store_timeout: Option<Spanned<String>>,
+    /// What a request meets while the store cannot answer: "allow" (the default: this
+    /// replica's own in-memory limits apply) or "deny" (503).
+    pub on_store_error: Option<Spanned<String>>,
 }
 
 /// `[connections]`.

@@ -14,6 +14,7 @@ use crate::policy::Profile;
 mod checks;
 mod file;
 mod sections;
+mod store;
 
 use checks::*;
 pub use file::{
@@ -22,6 +23,7 @@ pub use file::{
 };
 
 pub use crate::connections::ConnectionLimits;
+pub use store::{LimitStore, OnStoreError, RedisPassword, RedisStoreSettings};
 
 /// Where `/metrics` is served. Its counters name profiles and show volumes and refusal
 /// reasons, so it is not on the public listener unless the configuration says so.
@@ -147,6 +149,8 @@ pub struct Config {
     pub burst: u32,
     /// Prefix length under which IPv6 clients share a per-IP limit.
     pub ipv6_prefix: u8,
+    /// Where the limits are counted: this process's memory, or a Redis shared by replicas.
+    pub limit_store: LimitStore,
     /// Connection limits and timeouts.
     pub connections: ConnectionLimits,
     /// Where `/metrics` is served.
@@ -179,6 +183,9 @@ pub struct EnvOverrides {
     pub api_secret: Option<String>,
     /// `ROOMKEY_LOG_FORMAT`.
     pub log_format: Option<String>,
+    /// `ROOMKEY_REDIS_PASSWORD`: the password of `[rate_limit] redis_url` (wins over
+    /// `redis_password_file`).
+    pub redis_password: Option<RedisPassword>,
 }
 
 impl EnvOverrides {
@@ -202,6 +209,7 @@ impl EnvOverrides {
             api_key: var("LIVEKIT_API_KEY"),
             api_secret: var("LIVEKIT_API_SECRET"),
             log_format: var("ROOMKEY_LOG_FORMAT"),
+            redis_password: var("ROOMKEY_REDIS_PASSWORD").map(RedisPassword::new),
         }
     }
 }
@@ -393,6 +401,7 @@ impl Config {
         let connections = sections::connections(&ctx, &raw.connections)?;
         let metrics = sections::metrics(&ctx, &raw.metrics)?;
         let webhooks = sections::webhooks(&ctx, &raw.webhooks, &key, base)?;
+        let limit_store = store::limit_store(&ctx, &raw.rate_limit, env, base, request_timeout)?;
         let ipv6_prefix = match &raw.rate_limit.ipv6_prefix {
             None => 64,
             Some(v) if (16..=128).contains(v.get_ref()) => *v.get_ref(),
@@ -420,6 +429,7 @@ impl Config {
             per_ip_per_minute: raw.rate_limit.per_ip_per_minute.unwrap_or(1200),
             burst: raw.rate_limit.burst.unwrap_or(50).max(1),
             ipv6_prefix,
+            limit_store,
             connections,
             metrics,
             webhooks,
