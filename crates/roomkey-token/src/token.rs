@@ -113,9 +113,23 @@ impl AccessToken {
         &self.claims
     }
 
+    /// The claims, to change in place: for minting many tokens that differ in a field or two
+    /// without building each from scratch. Signing sets `iss`, `exp`, `nbf` and `iat` itself
+    /// and writes the `identity` copy from `sub`, so those are not read from here; every other
+    /// change is checked when signing, as the `with_` methods' are.
+    pub fn claims_mut(&mut self) -> &mut Claims {
+        &mut self.claims
+    }
+
     /// The configured TTL.
     pub fn ttl(&self) -> Duration {
         self.ttl
+    }
+
+    /// Whether credentials in the room configuration's egress are allowed (see
+    /// [`allow_sensitive_credentials`](AccessToken::allow_sensitive_credentials)).
+    pub fn allows_sensitive_credentials(&self) -> bool {
+        self.allow_sensitive_credentials
     }
 
     /// Sets the participant identity (`sub`, and the `identity` copy Go writes).

@@ -56,6 +56,8 @@ enum Command {
 enum TokenCommand {
     /// Mint a participant access token (the token on stdout)
     Create(Box<token::CreateArgs>),
+    /// Mint many tokens from a CSV or JSON Lines file, on every core
+    Batch(Box<token::BatchArgs>),
     /// Check a token's signature and times, and explain what it grants
     Verify(token::VerifyArgs),
     /// Explain any token, find the known mistakes in it, and ask the server for its verdict
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Token(TokenCommand::Create(args)) => token::create(args),
+        Command::Token(TokenCommand::Batch(args)) => token::batch(args),
         Command::Token(TokenCommand::Verify(args)) => token::verify(args),
         Command::Token(TokenCommand::Inspect(args)) => token::inspect(args),
         Command::Room(command) => rooms::run(command),
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Err(e)
             if e.is::<token::InvalidToken>()
                 || e.is::<token::Unhealthy>()
+                || e.is::<token::InvalidRows>()
                 || e.is::<webhook::InvalidWebhook>()
                 || e.is::<webhook::Refused>()
                 || e.is::<rooms::NotFound>() =>
