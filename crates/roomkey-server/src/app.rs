@@ -2,8 +2,6 @@
 //! endpoints (health, readiness, metrics, the web page). The token endpoints are in
 //! [`crate::token_endpoint`], the page's token doctor in [`crate::inspect_endpoint`].
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,13 +10,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use roomkey_rooms::RoomClient;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::audit::AuditLog;
 use crate::auth::Authenticator;
-use crate::config::{Config, MetricsAccess};
+use crate::config::{Config, LimitStore, MetricsAccess, OnStoreError};
 use crate::denials::Denials;
 use crate::error::ApiError;
 use crate::fields;
@@ -35,8 +32,8 @@ pub struct App {
     pub(crate) auth: Authenticator,
     pub(crate) rooms: Option<RoomClient>,
     pub(crate) metrics: Metrics,
-    pub(crate) per_caller: Option<DefaultKeyedRateLimiter<String>>,
-    pub(crate) per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// The rate limits, in memory or shared through Redis.
+    pub(crate) limits: crate::limits::Limits,
     pub(crate) ignored_fields: fields::IgnoredFields,
     pub(crate) denials: Denials,
     /// What `/readyz` last found (starts out ready, so the first failure is logged).
@@ -70,13 +67,19 @@ impl App {
             Some(url) => Some(RoomClient::new(url, config.key.clone())?),
             None => None,
         };
+        let store = match &config.limit_store {
+            LimitStore::Memory => None,
+            LimitStore::Redis(redis) => Some(redis.on_error.as_str()),
+        };
         let metrics = Metrics::new(
             &config
                 .profiles
                 .iter()
                 .map(|p| p.name.clone())
                 .collect::<Vec<_>>(),
+            store,
         );
+        let limits = crate::limits::Limits::new(&config, metrics.store.clone());
         Ok(Arc::new(App {
             auth: Authenticator::new(&config),
             rooms,
@@ -84,8 +87,7 @@ impl App {
             denials: Denials::new(),
             ready: std::sync::atomic::AtomicBool::new(true),
             metrics,
-            per_caller: limiter(config.per_caller_per_minute, config.burst),
-            per_ip: limiter(config.per_ip_per_minute, config.burst),
+            limits,
             audit,
             dispatch_checks: crate::room_locks::RoomLocks::default(),
             webhooks: config
@@ -100,16 +102,6 @@ impl App {
     pub fn config(&self) -> &Config {
         &self.config
     }
-}
-
-fn limiter<K: std::hash::Hash + Eq + Clone>(
-    per_minute: u32,
-    burst: u32,
-) -> Option<DefaultKeyedRateLimiter<K>> {
-    NonZeroU32::new(per_minute).map(|rate| {
-        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-        RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
-    })
 }
 
 /// The router: every route and layer. Tests drive it without a socket.
@@ -235,13 +227,31 @@ fn is_loopback_origin(origin: &[u8]) -> bool {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
+    // The shared rate-limit store. While it does not answer, "allow" serves on with each
+    // replica's own limits, so the replica is ready (taking every replica out of the balancer
+    // for a Redis outage would stop them all); "deny" refuses every token request, so it is not.
+    let store = app.limits.store_status().await;
+    let store_line = match store {
+        None => "",
+        Some(s) if s.answering => "rate-limit store: answering, the limits are shared\n",
+        Some(s) if s.on_error == OnStoreError::Allow => {
+            "rate-limit store: not answering; each replica's own limits apply until it does (on_store_error = \"allow\")\n"
+        }
+        Some(_) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the shared rate-limit store is not answering, and on_store_error = \"deny\" refuses token requests until it does (the server log says why)\n",
+            )
+                .into_response();
+        }
+    };
     // LiveKit matters only when a profile creates rooms first.
     let client = app
         .rooms
         .as_ref()
         .filter(|_| app.config.profiles.iter().any(|p| p.create_room));
     let Some(client) = client else {
-        return (StatusCode::OK, "ready\n").into_response();
+        return (StatusCode::OK, format!("ready\n{store_line}")).into_response();
     };
     match client
         .list_rooms(&["roomkey-readyz-probe".to_owned()])
@@ -251,7 +261,7 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
             if !app.ready.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 tracing::info!("/readyz: LiveKit RoomService is reachable");
             }
-            (StatusCode::OK, "ready\n").into_response()
+            (StatusCode::OK, format!("ready\n{store_line}")).into_response()
         }
         // The reason (an internal URL, the server's words) goes to the log, not to whoever
         // asks: /readyz is unauthenticated. Logged when readiness changes, not per probe, so
@@ -262,7 +272,9 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
             }
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "not ready: LiveKit RoomService is not reachable (the server log says why)\n",
+                format!(
+                    "not ready: LiveKit RoomService is not reachable (the server log says why)\n{store_line}"
+                ),
             )
                 .into_response()
         }

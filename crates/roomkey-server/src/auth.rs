@@ -65,18 +65,28 @@ impl Authenticator {
     /// # Errors
     /// An [`AuthError`] (answered with 401).
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Caller, AuthError> {
-        let header = header.ok_or(AuthError::Missing)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AuthError::NotBearer)?;
-        if token.bytes().filter(|b| *b == b'.').count() == 2 && !self.oidc.is_empty() {
-            // Boxed: a JWKS download is a large state that static-key requests need not carry.
-            return Box::pin(self.session(token)).await;
+        if let Some(known) = self.authenticate_now(header) {
+            return known;
         }
-        self.static_key(token)
+        let token = bearer(header)?;
+        // Boxed: a JWKS download is a large state that static-key requests need not carry.
+        Box::pin(self.session(token)).await
+    }
+
+    /// [`Authenticator::authenticate`] when it needs no waiting: a missing or malformed header,
+    /// or a static key. `None` for a session JWT, whose keys may have to be downloaded.
+    pub(crate) fn authenticate_now(
+        &self,
+        header: Option<&str>,
+    ) -> Option<Result<Caller, AuthError>> {
+        let token = match bearer(header) {
+            Ok(token) => token,
+            Err(e) => return Some(Err(e)),
+        };
+        if token.bytes().filter(|b| *b == b'.').count() == 2 && !self.oidc.is_empty() {
+            return None;
+        }
+        Some(self.static_key(token))
     }
 
     fn static_key(&self, key: &str) -> Result<Caller, AuthError> {
@@ -179,6 +189,17 @@ impl Authenticator {
             ttl_cap,
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(header: Option<&str>) -> Result<&str, AuthError> {
+    let header = header.ok_or(AuthError::Missing)?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::NotBearer)
 }
 
 fn unix_now() -> u64 {

@@ -41,6 +41,8 @@ pub enum ApiError {
         /// "caller" or "ip".
         scope: &'static str,
     },
+    /// 503: the shared rate-limit store cannot answer, and `on_store_error = "deny"`.
+    LimitsUnavailable,
     /// 503: the request took longer than the configured per-request timeout.
     Timeout,
     /// 404: no such endpoint.
@@ -64,6 +66,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => "too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::LimitsUnavailable => "rate_limit_unavailable",
             ApiError::Timeout => "timeout",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -89,7 +92,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::LimitsUnavailable | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Upstream(roomkey_rooms::RoomError::Timeout { .. }) => {
@@ -123,6 +126,10 @@ impl IntoResponse for ApiError {
                 format!("too many requests from this {scope}; retry in {retry_after} s"),
                 None,
             ),
+            ApiError::LimitsUnavailable => (
+                "the rate limits cannot be checked right now; try again in a second".to_owned(),
+                None,
+            ),
             ApiError::Timeout => (
                 "the request took too long to answer; try again".to_owned(),
                 None,
@@ -153,8 +160,14 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         api_answer_headers(headers);
-        if let ApiError::RateLimited { retry_after, .. } = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        match self {
+            ApiError::RateLimited { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            ApiError::LimitsUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

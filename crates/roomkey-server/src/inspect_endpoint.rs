@@ -51,10 +51,10 @@ pub(crate) async fn inspect_token(State(app): State<Arc<App>>, request: Request)
 
 async fn answer(app: &App, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    if let Some(limiter) = &app.per_ip {
+    if app.limits.limits_ip() {
         let ip = token_endpoint::client_ip(app, &parts)?;
         let key = client_addr::limit_key(ip, app.config.ipv6_prefix);
-        token_endpoint::limit(limiter, &key, "ip")?;
+        app.limits.check(Some(key), None).await?;
     }
     // Checked before the body is read: a body that is not JSON is not worth waiting for.
     if !token_endpoint::is_json(&parts.headers) {

@@ -19,6 +19,7 @@ mod fields;
 mod inspect_endpoint;
 mod json;
 mod jwks;
+mod limits;
 mod logging;
 mod metrics;
 mod page;
@@ -45,15 +46,18 @@ pub use logging::{AuditLog, LogGuard, LogSink, init_logging, json_layer};
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections
 /// and finishes the requests in flight, waiting at most the request timeout plus
 /// [`SHUTDOWN_GRACE`] for them. With `[metrics] listen`, `/metrics` is served on that address
-/// too, for as long.
+/// too, for as long. With `[rate_limit] store = "redis"`, it first connects to Redis and loads
+/// the limits' script, and serves nothing if it cannot.
 ///
 /// # Errors
-/// An I/O error binding the metrics listener.
+/// The shared rate-limit store cannot be used (unreachable, a wrong password: the message
+/// says which, never the password), or an I/O error binding the metrics listener.
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    app.limits.connect().await.map_err(std::io::Error::other)?;
     let config = app.config();
     let grace = config.request_timeout + SHUTDOWN_GRACE;
     let limits = fit_open_file_limit(config.connections.clone());

@@ -1,4 +1,5 @@
-//! Prometheus metrics: tokens issued and denied, request latency, RoomService calls.
+//! Prometheus metrics: tokens issued and denied, request latency, RoomService calls, the shared
+//! rate-limit store.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -71,7 +72,7 @@ pub(crate) const ENDPOINTS: [&str; 2] = ["token", "generate_access_token"];
 
 /// Every reason code a refusal can have ([`crate::ApiError::code`]), for the counters resolved
 /// at start-up.
-pub(crate) const REASONS: [&str; 12] = [
+pub(crate) const REASONS: [&str; 13] = [
     "unauthenticated",
     "forbidden",
     "admin_only",
@@ -79,6 +80,7 @@ pub(crate) const REASONS: [&str; 12] = [
     "too_large",
     "unsupported_media_type",
     "rate_limited",
+    "rate_limit_unavailable",
     "timeout",
     "not_found",
     "method_not_allowed",
@@ -112,6 +114,39 @@ pub(crate) struct Metrics {
     webhook_duplicates: Counter,
     /// Webhooks refused, by reason (`roomkey_token::webhook::WebhookError::code`).
     webhooks_refused: Family<Reason, Counter>,
+    /// The shared rate-limit store's health, with `store = "redis"`.
+    pub(crate) store: Option<StoreMetrics>,
+}
+
+/// Why a call to the shared store failed, in the order of [`StoreMetrics::errors`].
+pub(crate) const STORE_ERRORS: [&str; 3] = ["timeout", "unreachable", "error"];
+
+/// The shared rate-limit store's metrics: whether it answers, its failures, the requests
+/// decided without it, and how long its answers take.
+#[derive(Clone, Debug)]
+pub(crate) struct StoreMetrics {
+    /// 1 while the store answers, 0 from a failure until it answers again.
+    pub(crate) up: Gauge,
+    /// Failed calls, by [`STORE_ERRORS`].
+    pub(crate) errors: [Counter; 3],
+    /// Limit checks decided by `on_store_error` instead of the store.
+    pub(crate) fallbacks: Counter,
+    /// Time for the store's answers (one script run each).
+    pub(crate) duration: Histogram,
+}
+
+impl StoreMetrics {
+    /// Counts a failed call (`reason`: one of [`STORE_ERRORS`]).
+    pub(crate) fn failed(&self, reason: &'static str) {
+        debug_assert!(STORE_ERRORS.contains(&reason), "{reason}");
+        let i = STORE_ERRORS.iter().position(|r| *r == reason).unwrap_or(2);
+        self.errors[i].inc();
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OnError {
+    pub(crate) on_store_error: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -120,8 +155,9 @@ pub(crate) struct Event {
 }
 
 impl Metrics {
-    /// Metrics for a server with these profiles.
-    pub(crate) fn new(profiles: &[String]) -> Self {
+    /// Metrics for a server with these profiles; `store` is its `on_store_error` when the
+    /// rate limits are shared through Redis.
+    pub(crate) fn new(profiles: &[String], store: Option<&'static str>) -> Self {
         let mut registry = Registry::with_prefix("roomkey");
         let issued = Family::<Issued, Counter>::default();
         let denied = Family::<Denied, Counter>::default();
@@ -218,7 +254,42 @@ impl Metrics {
             "Webhook requests refused, by reason",
             webhooks_refused.clone(),
         );
+        let store = store.map(|on_store_error| {
+            let up = Gauge::default();
+            registry.register(
+                "rate_limit_store_up",
+                "1 while the shared rate-limit store (Redis) answers, 0 from a failure until it answers again",
+                up.clone(),
+            );
+            let errors = Family::<Reason, Counter>::default();
+            registry.register(
+                "rate_limit_store_errors",
+                "Calls to the shared rate-limit store that failed: timeout (slower than store_timeout), unreachable (no connection), error (any other)",
+                errors.clone(),
+            );
+            let fallbacks = Family::<OnError, Counter>::default();
+            registry.register(
+                "rate_limit_store_fallbacks",
+                "Rate-limit checks decided by on_store_error because the shared store could not answer",
+                fallbacks.clone(),
+            );
+            let duration = Histogram::new([
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+            ]);
+            registry.register(
+                "rate_limit_store_duration_seconds",
+                "Time for the shared rate-limit store's answers",
+                duration.clone(),
+            );
+            StoreMetrics {
+                up,
+                errors: STORE_ERRORS.map(|reason| errors.get_or_create(&Reason { reason }).clone()),
+                fallbacks: fallbacks.get_or_create(&OnError { on_store_error }).clone(),
+                duration,
+            }
+        });
         Metrics {
+            store,
             registry,
             denied,
             room_service,

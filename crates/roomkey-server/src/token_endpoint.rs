@@ -12,7 +12,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
-use governor::DefaultKeyedRateLimiter;
 use http_body_util::BodyExt as _;
 use roomkey_rooms::CreateRoomRequest;
 use roomkey_token::input::from_json_noting_unknown;
@@ -24,14 +23,12 @@ use crate::client_addr;
 use crate::denials::Refused;
 use crate::error::ApiError;
 use crate::fields;
+use crate::limits::Scope;
 use crate::metrics;
 use crate::policy::{self, Caller, Decision};
 
 use crate::app::{App, SUMMARY};
 use crate::requests::{ACTION_FIELDS, ActionRequest, StandardRequest};
-
-/// How many keys a rate limiter holds before forgetting those that are back to a full burst.
-const LIMITER_KEYS_BEFORE_CLEANUP: usize = 10_000;
 
 /// Which endpoint a request came through (metric label).
 #[derive(Debug, Clone, Copy)]
@@ -137,16 +134,32 @@ async fn issue(
     let refused = |who: &mut Refused, caller: Option<&Caller>| {
         who.caller = caller.map(|c| c.name.clone());
     };
-    if app.per_ip.is_some() || app.config.trust_forwarded_for {
+    let limits = &app.limits;
+    let mut ip_key = None;
+    if limits.limits_ip() || app.config.trust_forwarded_for {
         let ip = client_ip(app, &parts).inspect_err(|_| refused(who, None))?;
-        if let Some(limiter) = &app.per_ip {
-            let key = client_addr::limit_key(ip, app.config.ipv6_prefix);
-            limit(limiter, &key, "ip").inspect_err(|_| refused(who, None))?;
-        }
+        ip_key = Some(client_addr::limit_key(ip, app.config.ipv6_prefix));
     }
-    let caller = authenticate(app, &parts.headers)
-        .await
-        .inspect_err(|_| refused(who, None))?;
+    let caller = if limits.is_shared() {
+        shared_limits(app, ip_key, &parts.headers, profile_index, who).await?
+    } else {
+        // In memory: the address's limit before the caller is authenticated (a flood is
+        // refused before any key is looked at), the caller's after.
+        limits
+            .check(ip_key, None)
+            .await
+            .inspect_err(|_| refused(who, None))?;
+        let caller = authenticate(app, &parts.headers)
+            .await
+            .inspect_err(|_| refused(who, None))?;
+        *profile_index = Some(caller.profile);
+        let key = limits.limits_callers().then(|| caller_key(&caller));
+        limits
+            .check(None, key)
+            .await
+            .inspect_err(|_| refused(who, Some(&caller)))?;
+        caller
+    };
     let result = issue_for(app, endpoint, &parts, body, &caller, profile_index).await;
     if result.is_err() {
         refused(who, Some(&caller));
@@ -154,7 +167,62 @@ async fn issue(
     result
 }
 
-/// The rest of [`issue`], for an authenticated caller.
+/// The limits with a shared store, where each check is a round trip, and the caller. A caller
+/// known without waiting (a static key, development mode) has its address's limit and its own
+/// checked in one round trip; a session token's caller needs its JWT verified first, so its
+/// address is checked before that, as in memory, and its own limit after. Either way the
+/// answers are those of the memory store: the address's limit counts every request, and a
+/// refused address or an unauthenticated request does not count against a caller.
+async fn shared_limits(
+    app: &App,
+    ip_key: Option<IpAddr>,
+    headers: &HeaderMap,
+    profile_index: &mut Option<usize>,
+    who: &mut Refused,
+) -> Result<Caller, ApiError> {
+    let limits = &app.limits;
+    let caller = match authenticate_now(app, headers) {
+        Some(Ok(caller)) => {
+            let key = limits.limits_callers().then(|| caller_key(&caller));
+            match limits.check(ip_key, key).await {
+                Ok(()) => {}
+                Err(e) if Scope::Ip.refused(&e) => return Err(e),
+                Err(e) => {
+                    *profile_index = Some(caller.profile);
+                    who.caller = Some(caller.name.clone());
+                    return Err(e);
+                }
+            }
+            *profile_index = Some(caller.profile);
+            return Ok(caller);
+        }
+        Some(Err(e)) => {
+            limits.check(ip_key, None).await?;
+            return Err(ApiError::Unauthenticated(e));
+        }
+        None => {
+            limits.check(ip_key, None).await?;
+            authenticate(app, headers).await?
+        }
+    };
+    *profile_index = Some(caller.profile);
+    let key = limits.limits_callers().then(|| caller_key(&caller));
+    limits
+        .check(None, key)
+        .await
+        .inspect_err(|_| who.caller = Some(caller.name.clone()))?;
+    Ok(caller)
+}
+
+/// The key of a caller's rate limit: its name, and the session's subject for an OIDC caller.
+fn caller_key(caller: &Caller) -> String {
+    match &caller.subject {
+        Some(subject) => format!("{}/{subject}", caller.name),
+        None => caller.name.clone(),
+    }
+}
+
+/// The rest of [`issue`], for an authenticated caller within its limits.
 async fn issue_for(
     app: &App,
     endpoint: Endpoint,
@@ -165,13 +233,6 @@ async fn issue_for(
 ) -> Result<Response, ApiError> {
     let profile = &app.config.profiles[caller.profile];
     *profile_index = Some(caller.profile);
-    if let Some(limiter) = &app.per_caller {
-        let key = match &caller.subject {
-            Some(subject) => format!("{}/{subject}", caller.name),
-            None => caller.name.clone(),
-        };
-        limit(limiter, &key, "caller")?;
-    }
     if matches!(endpoint, Endpoint::Action) && !caller.admin {
         return Err(ApiError::AdminOnly);
     }
@@ -426,43 +487,41 @@ pub(crate) fn client_ip(app: &App, parts: &axum::http::request::Parts) -> Result
 
 async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
     if app.config.dev {
-        return Ok(Caller {
-            name: "dev".into(),
-            subject: None,
-            display_name: None,
-            profile: 0,
-            admin: true,
-            ttl_cap: None,
-        });
+        return Ok(dev_caller());
     }
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
     app.auth
-        .authenticate(header)
+        .authenticate(authorization(headers))
         .await
         .map_err(ApiError::Unauthenticated)
 }
 
-pub(crate) fn limit<K: std::hash::Hash + Eq + Clone>(
-    limiter: &DefaultKeyedRateLimiter<K>,
-    key: &K,
-    scope: &'static str,
-) -> Result<(), ApiError> {
-    // Keys of callers and addresses not seen for a while would otherwise pile up.
-    if limiter.len() > LIMITER_KEYS_BEFORE_CLEANUP {
-        limiter.retain_recent();
+/// [`authenticate`] when it needs no waiting (`None` for a session JWT).
+fn authenticate_now(
+    app: &App,
+    headers: &HeaderMap,
+) -> Option<Result<Caller, crate::auth::AuthError>> {
+    if app.config.dev {
+        return Some(Ok(dev_caller()));
     }
-    limiter.check_key(key).map_err(|not_until| {
-        // The limiter's own clock: building a `DefaultClock` per refusal calibrates a new one
-        // (CPUID and a TSC calibration), which made a 429 cost 65 µs of CPU against 25 µs
-        // for an issued token in `scripts/bench-server`.
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
-        ApiError::RateLimited {
-            retry_after: wait.as_secs() + 1,
-            scope,
-        }
-    })
+    app.auth.authenticate_now(authorization(headers))
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Development mode's caller: no authentication, every switch.
+fn dev_caller() -> Caller {
+    Caller {
+        name: "dev".into(),
+        subject: None,
+        display_name: None,
+        profile: 0,
+        admin: true,
+        ttl_cap: None,
+    }
 }
 
 fn build_token(profile: &policy::Profile, d: Decision) -> AccessToken {
