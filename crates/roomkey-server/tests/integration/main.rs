@@ -18,6 +18,7 @@ mod metrics;
 mod oidc;
 mod policy;
 mod redis_server;
+mod replicas;
 mod rooms;
 mod shared_limits;
 mod shutdown;
