@@ -10,7 +10,7 @@ mod webhook;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -50,6 +50,17 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the SHA-256 of an API key for the server's [[caller]] entries (or --generate one)
     KeyHash(serve::KeyHashArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish
+    ///
+    /// For example: `roomkey completions bash > ~/.local/share/bash-completion/completions/roomkey`,
+    /// or `roomkey completions zsh > "${fpath[1]}/_roomkey"`.
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `roomkey man | man -l -`
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,7 +78,17 @@ enum TokenCommand {
 /// Exit codes: 0 success, 1 a negative answer (the token is invalid, or has error findings), 2 usage, configuration
 /// or I/O errors (clap uses 2 for usage errors too).
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let tip = separated_switch_value(&e);
+            let _ = e.print();
+            if let Some(tip) = tip {
+                eprintln!("\n  tip: {tip}");
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let result = match &cli.command {
         Command::Token(TokenCommand::Create(args)) => token::create(args),
         Command::Token(TokenCommand::Batch(args)) => token::batch(args),
@@ -78,6 +99,19 @@ fn main() -> ExitCode {
         Command::Webhook(command) => webhook::run(command),
         Command::Serve(args) => serve::run(args),
         Command::KeyHash(args) => serve::key_hash(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "roomkey", &mut script);
+            output::out_bytes(&script);
+            Ok(())
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map(|()| output::out_bytes(&page))
+                .map_err(anyhow::Error::from)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,4 +131,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// For `--can-publish true` (a switch and its value given apart, which clap reads as a stray
+/// argument): how to write it.
+fn separated_switch_value(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(stray)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    if !matches!(stray.as_str(), "true" | "false") {
+        return None;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == stray)?;
+    let switch = args.get(i.checked_sub(1)?)?;
+    switch
+        .starts_with("--")
+        .then(|| format!("a switch takes its value after =: write {switch}={stray}"))
 }

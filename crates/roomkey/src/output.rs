@@ -21,6 +21,19 @@ pub(crate) fn out(line: &str) {
     }
 }
 
+/// Writes bytes to standard output as they are, quietly ending the program on a closed pipe
+/// as [`out`] does.
+pub(crate) fn out_bytes(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("roomkey: error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
+}
+
 /// Prints a value as pretty JSON on standard output, with bidi and zero-width characters
 /// escaped (`\u202e`): the same JSON, but safe to show in a terminal.
 pub(crate) fn print_json(value: &serde_json::Value) {

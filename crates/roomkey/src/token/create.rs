@@ -11,6 +11,8 @@ use crate::rooms::{self, RoomSettings, ServerArgs, block_on};
 
 use super::SUMMARY;
 use super::flags::TokenFlags;
+use super::join_link::JoinLinkArgs;
+use roomkey_token::inspect::{Code, InspectOptions, inspect};
 
 /// Mint a participant access token.
 #[derive(Debug, clap::Args)]
@@ -36,9 +38,27 @@ pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub(crate) keys: KeyArgs,
 
-    /// Print one JSON object (token, identity, name, room, issued_at, expires_at, claims)
-    #[arg(long, help_heading = "Output")]
+    /// Print one JSON object (token, identity, name, room, issued_at, expires_at, size,
+    /// server_url, join_url, claims); what is absent is null
+    #[arg(long, help_heading = "Output", conflicts_with = "token_only")]
     pub(crate) json: bool,
+
+    /// Print the token and nothing else: no summary, no notices (as `lk token create
+    /// --token-only`)
+    #[arg(long, help_heading = "Output")]
+    pub(crate) token_only: bool,
+
+    /// No summary line on stderr (warnings still show)
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub(crate) quiet: bool,
+
+    #[command(flatten)]
+    pub(crate) link: JoinLinkArgs,
+
+    /// Open the join link in the browser (the BROWSER environment variable's program, else
+    /// the platform's opener); implies --join-url
+    #[arg(long, help_heading = "Output")]
+    pub(crate) open: bool,
 
     /// Sign as if the time were this (unix seconds); for tests
     #[arg(long, hide = true, value_name = "UNIX")]
@@ -57,6 +77,10 @@ Examples:
     roomkey token create --identity alice --room support-42 --dispatch-agent triage --job-metadata '{\"lang\":\"de\"}'
   Admin API token (no join):
     roomkey token create --join=false --room-create --room-list --ttl 10m
+  A link that opens the room in LiveKit Meet:
+    roomkey token create --identity alice --room standup --url wss://myproject.livekit.cloud --join-url
+  Metadata too large for the command line:
+    roomkey token create --identity alice --room standup --metadata-file profile.json
   Machine-readable output:
     roomkey token create --identity alice --room standup --json";
 
@@ -86,24 +110,125 @@ pub(crate) fn create(args: &CreateArgs) -> Result<()> {
     }
     let now = args.now.unwrap_or_else(roomkey_token::unix_now);
     let jwt = token.sign_at(&key, now).context("cannot mint the token")?;
+    let server_url = args.server.target_url();
+    let link_args = if args.open && args.link.template().is_none() {
+        JoinLinkArgs::meet()
+    } else {
+        args.link.clone()
+    };
+    let link = link_args
+        .resolve(server_url.clone())?
+        .map(|l| l.url_for(&jwt, token.claims().room(), &token.claims().sub));
+    if !args.token_only {
+        warn_about(&jwt, now);
+    }
     if args.json {
         let claims = token.claims_at(key.api_key(), now);
         let (_, payload) = dangerous::decode_unverified(&jwt)
             .context("the token just minted does not decode (please report this bug)")?;
         let payload: serde_json::Value = serde_json::from_str(&payload)?;
+        let present = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         print_json(&json!({
             "token": jwt,
-            "identity": claims.sub,
-            "name": claims.name,
-            "room": claims.room(),
+            "identity": present(&claims.sub),
+            "name": present(&claims.name),
+            "room": present(claims.room()),
             "issued_at": now,
             "expires_at": claims.exp,
+            "size": jwt.len(),
+            "server_url": server_url,
+            "join_url": link,
             "claims": payload,
         }));
     } else {
         out(&jwt);
+        if let Some(link) = &link {
+            if !args.token_only {
+                out(link);
+            }
+        }
     }
-    eprintln!("{SUMMARY}");
+    if args.open {
+        if let Some(link) = &link {
+            open_in_browser(link)?;
+        }
+    }
+    if !args.quiet && !args.token_only {
+        eprintln!("{}", summary(&token));
+    }
+    Ok(())
+}
+
+/// The findings of the token doctor worth a warning at minting time: what the server will
+/// refuse or the clients will struggle with, a lifetime over a day, a token that grants nothing.
+const MINT_WARNINGS: &[Code] = &[
+    Code::TtlVeryLong,
+    Code::NoJoin,
+    Code::OversizedForUrl,
+    Code::MetadataNearLimit,
+    Code::AttributesNearLimit,
+    Code::SourcesWithoutPublish,
+    Code::AdminGrantInJoinToken,
+];
+
+fn warn_about(jwt: &str, now: i64) {
+    let inspection = inspect(jwt, None, InspectOptions::at(now));
+    for f in inspection
+        .findings
+        .iter()
+        .filter(|f| MINT_WARNINGS.contains(&f.code))
+    {
+        warn(&format!("{} ({})", f.message, f.hint));
+    }
+}
+
+/// The summary line: the action's own for a participant's join token; for any other, what it
+/// grants instead of "to join the call".
+fn summary(token: &AccessToken) -> String {
+    let claims = token.claims();
+    if claims.can_join() {
+        return SUMMARY.to_owned();
+    }
+    let granted: Vec<String> = roomkey_token::grants::GRANTS
+        .iter()
+        .filter(|g| g.kind == roomkey_token::grants::Kind::Flag)
+        .filter(|g| g.effective(claims) == Some(true))
+        .map(|g| {
+            if g.claim == "video" {
+                g.key.to_owned()
+            } else {
+                g.path()
+            }
+        })
+        .collect();
+    if granted.is_empty() {
+        "Generated an access token that joins no room and grants nothing.".to_owned()
+    } else {
+        format!(
+            "Successfully generated an API access token ({}); it joins no room.",
+            granted.join(", ")
+        )
+    }
+}
+
+/// Opens `url` with `$BROWSER`, else the platform's opener.
+fn open_in_browser(url: &str) -> Result<()> {
+    let opener = crate::credentials::env_var("BROWSER").unwrap_or_else(|| {
+        if cfg!(target_os = "macos") {
+            "open".to_owned()
+        } else {
+            "xdg-open".to_owned()
+        }
+    });
+    let status = std::process::Command::new(&opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {opener} to open the join link (set BROWSER)"))?;
+    if !status.success() {
+        bail!("{opener} could not open the join link ({status})");
+    }
     Ok(())
 }
 

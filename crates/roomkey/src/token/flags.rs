@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
@@ -29,7 +29,7 @@ pub(crate) struct TokenFlags {
 
     /// How long the access token should be valid for (in seconds), or a duration such as 10m,
     /// 1h30m, 2d [default: 6h]
-    #[arg(long, value_name = "SECONDS|DURATION", value_parser = input::parse_ttl)]
+    #[arg(long, visible_alias = "valid-for", value_name = "SECONDS|DURATION", value_parser = input::parse_ttl)]
     pub(crate) ttl: Option<Duration>,
 
     /// Display name for the participant
@@ -40,13 +40,33 @@ pub(crate) struct TokenFlags {
     #[arg(long, value_name = "TEXT")]
     pub(crate) metadata: Option<String>,
 
+    /// Read the participant's metadata from FILE ("-" for standard input): for metadata too
+    /// large for a command line (up to the server's 512 KiB)
+    #[arg(long, value_name = "FILE|-", conflicts_with = "metadata")]
+    pub(crate) metadata_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub(crate) grants: GrantFlags,
+
+    /// Video grant members as one JSON object, as `lk token create --grant` takes them (e.g.
+    /// '{"canPublish":false,"hidden":true}'); the grant flags win over it
+    #[arg(long, value_name = "JSON", help_heading = "Permissions")]
+    pub(crate) grant: Option<String>,
 
     /// A participant attribute, KEY=VALUE (repeatable)
     #[arg(long = "attribute", value_name = "KEY=VALUE", value_parser = parse_attribute,
           help_heading = "Participant")]
     pub(crate) attributes: Vec<(String, String)>,
+
+    /// Participant attributes as a JSON object of strings, inline or @FILE (--attribute wins
+    /// on conflicts)
+    #[arg(
+        long = "attributes",
+        value_name = "JSON|@FILE",
+        help_heading = "Participant",
+        conflicts_with = "attributes_file"
+    )]
+    pub(crate) attributes_json: Option<String>,
 
     /// Read participant attributes from FILE, a JSON object of strings (--attribute wins on
     /// conflicts)
@@ -68,9 +88,14 @@ pub(crate) struct TokenFlags {
     pub(crate) kind_detail: Vec<KindDetail>,
 
     /// Room configuration used if this join creates the room: a JSON object (LiveKit's
-    /// RoomConfiguration) or a file holding one
-    #[arg(long, value_name = "FILE|JSON", help_heading = "Room")]
+    /// RoomConfiguration) or a file holding one (FILE or @FILE)
+    #[arg(long, value_name = "JSON|@FILE", help_heading = "Room")]
     pub(crate) room_config: Option<String>,
+
+    /// Read the room's metadata (roomConfig.metadata, set if this join creates the room) from
+    /// FILE ("-" for standard input)
+    #[arg(long, value_name = "FILE|-", help_heading = "Room")]
+    pub(crate) room_metadata_file: Option<PathBuf>,
 
     /// Dispatch this agent into the room (repeatable): adds an entry to roomConfig.agents, which
     /// LiveKit honours only if this join creates the room. With --create-room-if-not-exists,
@@ -126,6 +151,9 @@ impl TokenFlags {
     /// Builds the token the flags describe (without signing it).
     pub(crate) fn build(&self) -> Result<AccessToken> {
         let mut grants = Claims::default();
+        if let Some(json) = &self.grant {
+            apply_grant_json(&mut grants, json)?;
+        }
         self.grants.apply(&mut grants)?;
         if let Some(room) = &self.room {
             grants
@@ -143,6 +171,9 @@ impl TokenFlags {
         }
         if let Some(metadata) = &self.metadata {
             token = token.with_metadata(metadata);
+        }
+        if let Some(path) = &self.metadata_file {
+            token = token.with_metadata(read_text(path, "--metadata-file")?);
         }
         if let Some(ttl) = self.ttl {
             token = token.with_ttl(ttl);
@@ -168,6 +199,15 @@ impl TokenFlags {
 
     fn attributes(&self) -> Result<BTreeMap<String, String>> {
         let mut attributes = BTreeMap::new();
+        if let Some(arg) = &self.attributes_json {
+            let text = match arg.strip_prefix('@') {
+                Some(path) => read_text(Path::new(path), "--attributes")?,
+                None => arg.clone(),
+            };
+            attributes = serde_json::from_str(&text).context(
+                "--attributes must be a JSON object of strings, e.g. {\"role\":\"host\"}",
+            )?;
+        }
         if let Some(path) = &self.attributes_file {
             let text = fs::read_to_string(path)
                 .with_context(|| format!("cannot read --attributes-file {}", path.display()))?;
@@ -188,6 +228,11 @@ impl TokenFlags {
             Some(arg) => Some(parse_room_config(arg)?),
             None => None,
         };
+        if let Some(path) = &self.room_metadata_file {
+            config
+                .get_or_insert_with(RoomConfiguration::default)
+                .metadata = read_text(path, "--room-metadata-file")?;
+        }
         if !self.dispatch_agent.is_empty() {
             let config = config.get_or_insert_with(RoomConfiguration::default);
             for name in &self.dispatch_agent {
@@ -201,9 +246,67 @@ impl TokenFlags {
     }
 }
 
+/// The longest file a text flag reads: past the server's 512 KiB metadata limit, so that a
+/// file over it is reported by the token's own check, not cut short here.
+const MAX_TEXT_FILE: u64 = 8 * 1024 * 1024;
+
+/// Reads a text flag's file ("-" for standard input), whole and as it is.
+fn read_text(path: &Path, flag: &str) -> Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin()
+            .take(MAX_TEXT_FILE)
+            .read_to_string(&mut text)
+    } else {
+        fs::File::open(path).and_then(|f| f.take(MAX_TEXT_FILE).read_to_string(&mut text))
+    };
+    read.with_context(|| format!("cannot read {flag} {}", path.display()))?;
+    Ok(text)
+}
+
+/// `--grant`: video grant members by their JSON keys, as `lk` takes them.
+fn apply_grant_json(claims: &mut Claims, json: &str) -> Result<()> {
+    use roomkey_token::grants::{GRANTS, Kind, Setting};
+    let value: serde_json::Value = serde_json::from_str(json)
+        .context("--grant must be a JSON object, e.g. '{\"canPublish\":false}'")?;
+    let Some(members) = value.as_object() else {
+        bail!("--grant must be a JSON object, e.g. '{{\"canPublish\":false}}'");
+    };
+    let video: Vec<&str> = GRANTS
+        .iter()
+        .filter(|g| g.claim == "video")
+        .map(|g| g.key)
+        .collect();
+    for (key, v) in members {
+        let Some(g) = GRANTS.iter().find(|g| g.claim == "video" && g.key == key) else {
+            match input::did_you_mean(key, &video) {
+                Some(meant) => bail!("--grant has {key:?}; did you mean {meant:?}?"),
+                None => bail!("--grant has {key:?}, which is not in the video grant"),
+            }
+        };
+        let setting = match (g.kind, v) {
+            (Kind::Flag | Kind::Tri, serde_json::Value::Bool(on)) => Setting::Bool(*on),
+            (Kind::Text, serde_json::Value::String(text)) => Setting::Text(text.clone()),
+            (Kind::Sources, serde_json::Value::Array(_)) => Setting::Sources(
+                serde_json::from_value(v.clone())
+                    .with_context(|| format!("--grant {key} takes a list of track sources"))?,
+            ),
+            (Kind::Texts, serde_json::Value::Array(_)) => Setting::Texts(
+                serde_json::from_value(v.clone())
+                    .with_context(|| format!("--grant {key} takes a list of strings"))?,
+            ),
+            _ => bail!("--grant {key} has the wrong type: {v}"),
+        };
+        g.set(claims, setting)?;
+    }
+    Ok(())
+}
+
 /// Reads `--room-config`: inline JSON (starts with `{`) or a file. Unknown fields are refused,
 /// nested ones too (`agents.0.agentname`), since on the command line they are typos.
 pub(crate) fn parse_room_config(arg: &str) -> Result<RoomConfiguration> {
+    let arg = arg.strip_prefix('@').unwrap_or(arg);
     let text = if arg.trim_start().starts_with('{') {
         arg.to_owned()
     } else {

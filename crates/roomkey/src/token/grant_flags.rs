@@ -97,10 +97,11 @@ impl clap::Args for GrantFlags {
                         arg
                     }
                 }
+                // "camera, microphone" (as people write lists) is two sources, not an error.
                 Kind::Sources => arg
                     .value_delimiter(',')
                     .action(ArgAction::Append)
-                    .value_parser(value_parser!(TrackSource)),
+                    .value_parser(|s: &str| s.trim().parse::<TrackSource>()),
                 Kind::Texts => arg.value_delimiter(',').action(ArgAction::Append),
                 _ => arg.action(ArgAction::Set),
             };
@@ -120,9 +121,16 @@ impl clap::FromArgMatches for GrantFlags {
         for (g, name) in flagged() {
             let setting = match g.kind {
                 Kind::Flag | Kind::Tri => m.get_one::<bool>(name).copied().map(Setting::Bool),
-                Kind::Sources => m
-                    .get_many::<TrackSource>(name)
-                    .map(|v| Setting::Sources(v.cloned().collect())),
+                Kind::Sources => m.get_many::<TrackSource>(name).map(|v| {
+                    // A source given twice is granted once.
+                    let mut sources: Vec<TrackSource> = Vec::new();
+                    for s in v {
+                        if !sources.contains(s) {
+                            sources.push(s.clone());
+                        }
+                    }
+                    Setting::Sources(sources)
+                }),
                 Kind::Texts => m
                     .get_many::<String>(name)
                     .map(|v| Setting::Texts(v.cloned().collect())),

@@ -29,6 +29,18 @@ pub(crate) struct JoinLink {
 }
 
 impl JoinLinkArgs {
+    /// LiveKit Meet's link, as a bare `--join-url` asks.
+    pub(crate) fn meet() -> JoinLinkArgs {
+        JoinLinkArgs {
+            template: Some(MEET_TEMPLATE.to_owned()),
+        }
+    }
+
+    /// The template given, if any.
+    pub(crate) fn template(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+
     /// The link to make, when one is asked for; `server_url` is the LiveKit URL the clients
     /// connect to.
     pub(crate) fn resolve(&self, server_url: Option<String>) -> Result<Option<JoinLink>> {
