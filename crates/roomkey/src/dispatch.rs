@@ -46,6 +46,7 @@ pub(crate) struct WorkerWait {
 #[derive(Debug, clap::Args)]
 pub(crate) struct CreateDispatchArgs {
     /// Room name (with the server's room.auto_create on, a missing room is created)
+    #[arg(value_parser = crate::rooms::room_name)]
     room: String,
     /// The agent's name, as its workers registered it (agent_name in WorkerOptions)
     #[arg(long, value_name = "NAME")]
@@ -65,6 +66,7 @@ pub(crate) struct CreateDispatchArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct RoomArg {
     /// Room name
+    #[arg(value_parser = crate::rooms::room_name)]
     room: String,
     #[command(flatten)]
     conn: Connection,
@@ -73,6 +75,7 @@ pub(crate) struct RoomArg {
 #[derive(Debug, clap::Args)]
 pub(crate) struct DeleteDispatchArgs {
     /// Room name
+    #[arg(value_parser = crate::rooms::room_name)]
     room: String,
     /// The dispatch's id (AD_…), as `roomkey dispatch list` shows it
     dispatch_id: String,

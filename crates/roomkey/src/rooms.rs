@@ -140,11 +140,13 @@ pub(crate) enum RoomCommand {
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Room settings")]
 pub(crate) struct RoomSettings {
-    /// Seconds an empty room stays open [server default: 300]
-    #[arg(long, value_name = "SECONDS")]
+    /// How long an empty room stays open: seconds, or a duration such as 10m [server default:
+    /// 300]
+    #[arg(long, value_name = "SECONDS|DURATION", value_parser = timeout_seconds)]
     pub(crate) empty_timeout: Option<u32>,
-    /// Seconds the room stays open after the last participant leaves [server default: 20]
-    #[arg(long, value_name = "SECONDS")]
+    /// How long the room stays open after the last participant leaves: seconds, or a duration
+    /// such as 1m [server default: 20]
+    #[arg(long, value_name = "SECONDS|DURATION", value_parser = timeout_seconds)]
     pub(crate) departure_timeout: Option<u32>,
     /// Maximum number of participants [server default: unlimited]
     #[arg(long, value_name = "N")]
@@ -161,6 +163,36 @@ pub(crate) struct RoomSettings {
     /// Synchronise each participant's audio and video
     #[arg(long)]
     pub(crate) sync_streams: bool,
+}
+
+/// A room name, checked here as a token's room is: not empty, and within the server's default
+/// limit, so that a typo is refused before any request.
+pub(crate) fn room_name(text: &str) -> Result<String, String> {
+    use roomkey_token::limits::MAX_ROOM_NAME_LEN;
+    if text.is_empty() {
+        return Err(
+            "the room name is empty; LiveKit would create a room that no participant can join"
+                .to_owned(),
+        );
+    }
+    if text.len() > MAX_ROOM_NAME_LEN {
+        return Err(format!(
+            "the room name is {} bytes, over the server's default limit of {MAX_ROOM_NAME_LEN}",
+            text.len()
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// A room timeout in whole seconds, from `300` or a duration such as `10m` (the server keeps
+/// seconds in 32 bits).
+fn timeout_seconds(text: &str) -> Result<u32, String> {
+    let duration = input::parse_duration(text)?;
+    if duration.subsec_nanos() != 0 {
+        return Err(format!("{text:?} is not whole seconds"));
+    }
+    u32::try_from(duration.as_secs())
+        .map_err(|_| format!("{text:?} is longer than the server keeps"))
 }
 
 /// The server, the credentials and the output format, shared by every room command.
@@ -196,6 +228,7 @@ impl Connection {
 #[derive(Debug, clap::Args)]
 pub(crate) struct CreateRoomArgs {
     /// Room name
+    #[arg(value_parser = room_name)]
     name: String,
     #[command(flatten)]
     settings: RoomSettings,
@@ -225,6 +258,7 @@ pub(crate) struct ListRoomsArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct NamedRoomArgs {
     /// Room name
+    #[arg(value_parser = room_name)]
     name: String,
     #[command(flatten)]
     conn: Connection,
@@ -289,11 +323,6 @@ pub(crate) fn run(command: &RoomCommand) -> Result<()> {
                     agent,
                     args.job_metadata.clone().unwrap_or_default(),
                 ));
-            }
-            if args.name.is_empty() {
-                bail!(
-                    "the room name is empty; LiveKit would create a room that no participant can join"
-                );
             }
             let request = create_request(
                 &args.name,

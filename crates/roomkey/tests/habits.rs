@@ -349,3 +349,45 @@ fn lk_spellings_and_hints() {
         serde_json::json!(["camera", "microphone"])
     );
 }
+
+#[test]
+fn room_names_and_timeouts_are_checked_before_any_request() {
+    // Nothing listens on port 1: a request would fail differently.
+    let env = [("LIVEKIT_URL", "http://127.0.0.1:1")];
+    let long = "r".repeat(257);
+    for (args, says) in [
+        (
+            vec!["room", "create", "", "--dev"],
+            "the room name is empty",
+        ),
+        (
+            vec!["room", "delete", &long, "--dev"],
+            "over the server's default limit of 256",
+        ),
+        (
+            vec!["dispatch", "create", "", "--agent", "a", "--dev"],
+            "the room name is empty",
+        ),
+        (
+            vec!["room", "create", "r", "--empty-timeout", "soon", "--dev"],
+            "--empty-timeout",
+        ),
+        (
+            vec![
+                "room",
+                "create",
+                "r",
+                "--departure-timeout",
+                "1.5s",
+                "--dev",
+            ],
+            "not whole seconds",
+        ),
+    ] {
+        let out = roomkey(&args, &env, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("cannot reach"), "{args:?}: {err}");
+    }
+}
