@@ -210,19 +210,7 @@ impl<'a> Row<'a> {
         sign: impl FnOnce(&AccessToken) -> Result<String, String>,
     ) -> Result<String, String> {
         debug_assert!(self.is_simple());
-        let claims = scratch.claims_mut();
-        if let Some(identity) = self.identity {
-            identity.clone_into(&mut claims.sub);
-        }
-        if let Some(name) = self.name {
-            name.clone_into(&mut claims.name);
-        }
-        if let Some(metadata) = self.metadata {
-            metadata.clone_into(&mut claims.metadata);
-        }
-        if let Some(room) = self.room {
-            room.clone_into(&mut claims.video.get_or_insert_with(VideoGrant::default).room);
-        }
+        self.set_text_fields(scratch.claims_mut());
         let signed = sign(scratch);
         // Back to the template for the next row.
         let (claims, original) = (scratch.claims_mut(), template.claims());
@@ -235,15 +223,8 @@ impl<'a> Row<'a> {
         signed
     }
 
-    /// The token of this row: `template` (the command's flags) with the row's settings.
-    pub(super) fn token(self, template: &AccessToken) -> Result<AccessToken, String> {
-        let mut claims: Claims = template.claims().clone();
-        for (g, setting) in self.grants {
-            g.set(&mut claims, setting).map_err(|e| e.to_string())?;
-        }
-        if let Some(room) = self.room {
-            room.clone_into(&mut claims.video.get_or_insert_with(VideoGrant::default).room);
-        }
+    /// Gives `claims` the row's identity, name, metadata and room.
+    fn set_text_fields(&self, claims: &mut Claims) {
         if let Some(identity) = self.identity {
             identity.clone_into(&mut claims.sub);
         }
@@ -253,6 +234,18 @@ impl<'a> Row<'a> {
         if let Some(metadata) = self.metadata {
             metadata.clone_into(&mut claims.metadata);
         }
+        if let Some(room) = self.room {
+            room.clone_into(&mut claims.video.get_or_insert_with(VideoGrant::default).room);
+        }
+    }
+
+    /// The token of this row: `template` (the command's flags) with the row's settings.
+    pub(super) fn token(self, template: &AccessToken) -> Result<AccessToken, String> {
+        let mut claims: Claims = template.claims().clone();
+        for (g, setting) in self.grants {
+            g.set(&mut claims, setting).map_err(|e| e.to_string())?;
+        }
+        self.set_text_fields(&mut claims);
         if let Some(attributes) = self.attributes {
             claims.attributes.extend(attributes);
         }
