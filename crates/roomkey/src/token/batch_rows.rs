@@ -242,10 +242,10 @@ impl<'a> Row<'a> {
     /// The token of this row: `template` (the command's flags) with the row's settings.
     pub(super) fn token(self, template: &AccessToken) -> Result<AccessToken, String> {
         let mut claims: Claims = template.claims().clone();
+        self.set_text_fields(&mut claims);
         for (g, setting) in self.grants {
             g.set(&mut claims, setting).map_err(|e| e.to_string())?;
         }
-        self.set_text_fields(&mut claims);
         if let Some(attributes) = self.attributes {
             claims.attributes.extend(attributes);
         }
