@@ -52,20 +52,21 @@ async fn answers(r: &Router, sequence: &[(&str, Option<&str>)]) -> Vec<String> {
 #[tokio::test]
 async fn the_same_requests_get_the_same_answers_from_either_store() {
     let redis = RedisServer::start();
-    let text = ip_rate_limit(&base_config("trust_forwarded_for = true"), 120, 3)
+    let text = ip_rate_limit(&base_config("trust_forwarded_for = true"), 60, 3)
         .replace("per_caller_per_minute = 0", "per_caller_per_minute = 60");
     let memory = router(&text);
     let redis_router = router(&shared(&text, &redis, ""));
     let (a, b) = ("203.0.113.1", "203.0.113.2");
     let (backend, kiosk) = (Some(BACKEND_KEY), Some(KIOSK_KEY));
-    let first: [(&str, Option<&str>); 10] = [
+    // The caller's budget runs out across two addresses; an address's counts every request,
+    // also one refused by the caller's limit or unauthenticated.
+    let first: [(&str, Option<&str>); 9] = [
         (a, backend),
         (a, backend),
         (a, None),
         (a, backend),
-        (a, kiosk),
         (b, backend),
-        (b, kiosk),
+        (b, backend),
         (b, kiosk),
         (b, kiosk),
         (b, Some("not-a-key")),
@@ -74,7 +75,7 @@ async fn the_same_requests_get_the_same_answers_from_either_store() {
     let mut stores = Vec::new();
     for r in [&memory, &redis_router] {
         let mut seen = answers(r, &first).await;
-        // The limits refill: one request a second per caller, two per address.
+        // The limits refill: one request a second per caller and per address.
         tokio::time::sleep(Duration::from_millis(1100)).await;
         seen.extend(answers(r, &then).await);
         stores.push(seen);
@@ -231,8 +232,13 @@ async fn redis_stopped_in_a_flood_then_restarted() {
     );
     // A breaker keeps requests off the dead store: a few calls, not one per request; and the
     // log says so once, not per request.
-    assert!(failed <= 10.0, "{failed}");
-    assert_eq!(failure_lines(&redis), 1, "{}", logs().text());
+    assert!(
+        failed * 2.0 <= fallbacks,
+        "{failed} failed, {fallbacks} fallbacks"
+    );
+    // At most one warning per 10 s (a slow run may just see a second).
+    let warnings = failure_lines(&redis);
+    assert!((1..=2).contains(&warnings), "{warnings}: {}", logs().text());
     let ready = get(&r, "/readyz").await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
     assert!(
