@@ -30,7 +30,10 @@ fn roomkey_binary() -> PathBuf {
         binary.display()
     );
     let built = modified(&binary);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository");
     for crate_dir in [
         "roomkey",
         "roomkey-server",
