@@ -40,6 +40,7 @@ Environment overrides (they win over the file):
   LIVEKIT_API_KEY      API key that signs tokens
   LIVEKIT_API_SECRET   its secret
   ROOMKEY_LOG_FORMAT   text or json
+  ROOMKEY_REDIS_PASSWORD  the Redis password, with [rate_limit] store = \"redis\"
   RUST_LOG             log filter (default info)
 
 Endpoints:
