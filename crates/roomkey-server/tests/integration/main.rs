@@ -10,6 +10,7 @@ mod config;
 mod cors;
 mod denials;
 mod endpoint;
+mod fuzz_smoke;
 mod grant_table;
 mod hardening;
 mod inspect;

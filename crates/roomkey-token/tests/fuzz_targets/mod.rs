@@ -8,6 +8,7 @@
 //!   claims; `decode_unverified` agrees; no error message echoes the secret or the token.
 //! - `decode_claims`: claims that parse re-serialize to claims that parse to the same value,
 //!   and `decode_unverified` on a token carrying the bytes as payload agrees with the parser.
+//! - `webhook`, `inspect`, `keys_file`: see their modules.
 #![allow(dead_code)]
 
 use std::sync::OnceLock;
@@ -37,6 +38,21 @@ const OBJECT_CLAIMS: &[&str] = &[
     "agentThread",
     "roomConfig",
 ];
+
+mod inspect;
+mod keys_file;
+mod webhook;
+
+pub use inspect::inspect;
+#[allow(unused_imports)] // `YamlOracle` is for the fuzz crate
+pub use keys_file::{YamlOracle, keys_file};
+pub use webhook::webhook;
+
+/// The key set of [`KEY`].
+pub fn keys() -> &'static KeySet {
+    static K: OnceLock<KeySet> = OnceLock::new();
+    K.get_or_init(|| KeySet::single(KeyPair::new(KEY, &ApiSecret::new(SECRET)).expect("valid key")))
+}
 
 fn verifier() -> &'static Verifier {
     static V: OnceLock<Verifier> = OnceLock::new();
