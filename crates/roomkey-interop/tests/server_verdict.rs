@@ -530,7 +530,7 @@ fn verdict_matrix_roomkey_verify_against_the_server() {
         }
         if row.why == Some(OVER_LIMIT) {
             assert!(
-                reason.contains("with the default limits refuses to let it join"),
+                reason.contains("with the default limits refuses the join"),
                 "{}: `token verify` warns about the server's limit, got {reason:?}",
                 row.name
             );
