@@ -188,7 +188,13 @@ impl KeySet {
     /// ```
     pub fn parse(text: &str) -> Result<Self, KeyError> {
         let mut set = KeySet::new();
-        for (index, raw) in text.lines().enumerate() {
+        // YAML breaks lines at `\n`, `\r\n` and a lone `\r` (as the server's YAML reader does);
+        // `str::lines` knows only the first two, and would read the pair after a lone `\r`
+        // into the secret before it.
+        let lines = text
+            .split('\n')
+            .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'));
+        for (index, raw) in lines.enumerate() {
             let line = index + 1;
             let trimmed = raw.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "---" {
@@ -292,6 +298,19 @@ fn scalar(s: &str, is_key: bool) -> Result<(String, &str), &'static str> {
         }
         return Err("unterminated double quote");
     }
+    // A plain scalar cannot start with a YAML indicator: the server's YAML reader would take
+    // `!tag`, `&anchor`, `*alias`, a `|` or `>` block, a `[`/`{` collection or a `#` comment
+    // where this reader would see text, and so read another key or secret.
+    let mut chars = s.chars();
+    let first = chars.next();
+    let then_blank = chars.next().is_none_or(|c| c == ' ' || c == '\t');
+    if first.is_some_and(|c| "!&*|>%@`[{#".contains(c))
+        || (first.is_some_and(|c| c == '?' || c == '-') && then_blank)
+    {
+        return Err(
+            "a plain key or secret cannot start with a YAML indicator (! & * | > % @ ` [ { # ? -); quote it",
+        );
+    }
     let end = if is_key {
         // A plain key ends at the first ':' that is followed by a space or the line's end.
         let bytes = s.as_bytes();
@@ -301,7 +320,11 @@ fn scalar(s: &str, is_key: bool) -> Result<(String, &str), &'static str> {
             })
             .ok_or("expected `key: secret`")?
     } else {
-        s.find(" #").or_else(|| s.find("\t#")).unwrap_or(s.len())
+        // The first ` #` or tab-`#`, whichever comes first, starts a comment.
+        s.as_bytes()
+            .windows(2)
+            .position(|w| matches!(w[0], b' ' | b'\t') && w[1] == b'#')
+            .unwrap_or(s.len())
     };
     Ok((s[..end].trim_end().to_owned(), &s[end..]))
 }
@@ -318,6 +341,54 @@ mod tests {
         .unwrap();
         assert_eq!(keys.api_keys(), ["APIa", "APIb", "APIc", "APId"]);
         assert_eq!(keys.len(), 4);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        // Found by the keys_file fuzz target: YAML reads two pairs here.
+        let keys = KeySet::parse("APIa: one\rAPIb: two\r\nAPIc: three\n").unwrap();
+        assert_eq!(keys.api_keys(), ["APIa", "APIb", "APIc"]);
+        assert_eq!(
+            KeySet::parse("APIa: one\rAPIb:two\n").unwrap_err(),
+            syntax(2, "expected `key: secret`")
+        );
+    }
+
+    #[test]
+    fn yaml_indicators_are_refused_unquoted() {
+        // Found by the keys_file fuzz target: YAML reads a tag, not a key, here.
+        for text in [
+            "!tag: a: b\n",
+            "APIa: *alias\n",
+            "APIa: &anchor x\n",
+            "APIa: |\n",
+            "APIa: [x]\n",
+            "APIa: #x\n",
+            "APIa: - x\n",
+        ] {
+            assert!(
+                matches!(KeySet::parse(text), Err(KeyError::Syntax { line: 1, .. })),
+                "{text:?}"
+            );
+        }
+        let keys = KeySet::parse("APIa: '*not-an-alias'\nAPIb: -dash\nAPIc: a!b\n").unwrap();
+        assert_eq!(keys.api_keys(), ["APIa", "APIb", "APIc"]);
+    }
+
+    #[test]
+    fn the_first_comment_wins_whether_after_a_space_or_a_tab() {
+        // Found by the keys_file fuzz target: the tab-# came first, the space-# was used.
+        let keys = KeySet::parse("APIa: one\t# a # b\nAPIb: two\t#x\n").unwrap();
+        let pair = keys.get("APIa").unwrap();
+        let again = KeySet::parse("APIa: one\n").unwrap();
+        let token = crate::AccessToken::new()
+            .sign_at(pair, 1_700_000_000)
+            .unwrap();
+        assert!(
+            crate::Verifier::new(again)
+                .verify_at(&token, 1_700_000_000)
+                .is_ok()
+        );
     }
 
     #[test]
