@@ -102,6 +102,17 @@ impl App {
     pub fn config(&self) -> &Config {
         &self.config
     }
+
+    /// Connects to the shared rate-limit store, when one is configured, and loads its script:
+    /// what [`serve`](crate::serve) does first, for a caller that wants to know the server can
+    /// start before it says so (`roomkey serve` prints "listening" only after this).
+    ///
+    /// # Errors
+    /// Why the store cannot be used (unreachable, a wrong or missing password), never the
+    /// password.
+    pub async fn connect_stores(&self) -> std::io::Result<()> {
+        self.limits.connect().await.map_err(std::io::Error::other)
+    }
 }
 
 /// The router: every route and layer. Tests drive it without a socket.

@@ -85,8 +85,11 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
                 config.livekit_url
             );
         }
-        eprintln!("roomkey: listening on http://{addr}");
         let app = App::with_audit_log(config, audit)?;
+        // A server that cannot reach its rate-limit store does not start: say so before
+        // anything says "listening".
+        app.connect_stores().await?;
+        eprintln!("roomkey: listening on http://{addr}");
         roomkey_server::serve(app, listener, shutdown).await?;
         eprintln!("roomkey: stopped");
         Ok(())

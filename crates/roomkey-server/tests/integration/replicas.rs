@@ -307,6 +307,10 @@ fn roomkey_serve_does_not_start_on_a_wrong_password_or_an_unreachable_redis() {
         stderr.contains(&unreachable) && stderr.contains("is Redis running there"),
         "{stderr}"
     );
+    assert!(
+        !stderr.contains("listening on"),
+        "a server that cannot start never says it is listening: {stderr}"
+    );
 
     let config = scratch.write("wrong.toml", &with_url(&redis.url()));
     let wrong = "test-only-wrong-password-Zp3m";
