@@ -365,8 +365,8 @@ fn room_create_with_every_setting_is_read_back_exactly_then_repeated_and_deleted
         .collect();
     assert_eq!(names, [&json!("plain")]);
     roomkey(&server, &["room", "delete", "standup"])
-        .expect_code(1)
-        .says(&["roomkey: room standup does not exist (the server answered DeleteRoom: requested room does not exist)"]);
+        .expect_code(2)
+        .says(&["roomkey: error: cannot delete the room standup: it does not exist (the server answered DeleteRoom: requested room does not exist)"]);
     let run = roomkey(&server, &["room", "delete", "plain", "--json"]).expect_code(0);
     assert_eq!(run.json(), json!({"deleted": "plain"}));
 
@@ -707,8 +707,8 @@ fn real_server_errors_name_their_cause() {
 
     // Rooms that do not exist.
     roomkey(&server, &["room", "delete", "ghost"])
-        .expect_code(1)
-        .says(&["roomkey: room ghost does not exist (the server answered DeleteRoom: requested room does not exist)"]);
+        .expect_code(2)
+        .says(&["roomkey: error: cannot delete the room ghost: it does not exist (the server answered DeleteRoom: requested room does not exist)"]);
     roomkey(&server, &["room", "participants", "ghost", "--json"])
         .expect_code(1)
         .says(&["roomkey: room ghost does not exist"]);

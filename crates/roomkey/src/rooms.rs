@@ -431,13 +431,14 @@ pub(crate) fn report_creation(existed: bool, room: &Room, asked: &CreateRoomRequ
     }
 }
 
+/// A DeleteRoom that failed. A room that does not exist is a failure like any other (exit 2):
+/// the room to delete was not there, so whatever the caller meant by it did not happen.
 fn not_found(e: RoomError, room: &str, method: &str) -> anyhow::Error {
     match e {
-        RoomError::NotFound { detail } => NotFound(format!(
-            "room {} does not exist (the server answered {method}: {detail})",
+        RoomError::NotFound { detail } => anyhow::anyhow!(
+            "cannot delete the room {}: it does not exist (the server answered {method}: {detail})",
             room_label(room)
-        ))
-        .into(),
+        ),
         e => anyhow::Error::new(e).context(format!("cannot delete the room {}", room_label(room))),
     }
 }
