@@ -188,6 +188,20 @@ pub(crate) fn api_answer_headers(headers: &mut axum::http::HeaderMap) {
     );
 }
 
+/// A JSON answer of the API: its body, `Content-Type: application/json`, and the
+/// [`api_answer_headers`].
+pub(crate) fn json_answer(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    api_answer_headers(headers);
+    response
+}
+
 /// The JSON of an error answer: `{"error":{"code","field"?,"message"}}` (a struct rather than a
 /// `serde_json::Value`, so that a refusal flood does not build a map per answer).
 #[derive(serde::Serialize)]

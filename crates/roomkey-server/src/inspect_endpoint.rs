@@ -10,9 +10,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use roomkey_token::input::from_json_noting_unknown;
 use roomkey_token::inspect::{Code, InspectOptions, inspect};
@@ -71,16 +70,8 @@ async fn answer(app: &App, request: Request) -> Result<Response, ApiError> {
     }
     let body = serde_json::to_vec(&inspection.to_json())
         .map_err(|e| ApiError::Internal(format!("cannot write the inspection: {e}")))?;
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     // An answer about a token (its claims, in clear) is as private as the token.
-    crate::error::api_answer_headers(headers);
-    Ok(response)
+    Ok(crate::error::json_answer(StatusCode::OK, body))
 }
 
 /// The token from the body. Any text is inspected, empty or not a JWT (the inspection says
@@ -104,20 +95,9 @@ fn token_of(body: &[u8]) -> Result<String, ApiError> {
             message: format!(
                 "\"token\" must be a string (the token as the SDK or token endpoint returned \
                  it), not {}",
-                kind(&other)
+                roomkey_token::input::json_kind(&other)
             ),
         }),
-    }
-}
-
-fn kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
     }
 }
 

@@ -422,15 +422,7 @@ fn finish(
         ),
     };
     let body = body.map_err(|e| ApiError::Internal(format!("cannot write the response: {e}")))?;
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    crate::error::api_answer_headers(headers);
-    Ok(response)
+    Ok(crate::error::json_answer(status, body))
 }
 
 /// The standard endpoint's answer, in snake_case only (Swift and Rust clients read nothing

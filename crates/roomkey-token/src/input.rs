@@ -85,7 +85,7 @@ fn check_ttl(ttl: Duration) -> Result<Duration, String> {
 }
 
 /// The JSON kind of a value, for messages ("a boolean").
-fn json_kind(value: &serde_json::Value) -> &'static str {
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",

@@ -63,15 +63,24 @@ pub(super) fn check_shape(payload: &Map<String, Value>, found: &mut Vec<Finding>
             check_known(key, value, found);
         } else if REGISTERED_UNUSED.contains(&key.as_str()) {
             continue;
-        } else if let Some(member) = video
-            .iter()
-            .find(|m| normalized(m) == normalized(key))
-            .copied()
-            .or_else(|| did_you_mean(key, top).map_or_else(|| did_you_mean(key, &video), |_| None))
-        {
-            found.push(grant_outside_video(key, member));
         } else {
-            found.push(unknown(key, did_you_mean(key, top)));
+            // A video member spelled exactly (`canPublish`) is one at the wrong level; else a
+            // near top-level claim (`metdata`) is the likelier meaning, and only then a near
+            // video member (`roomName` → `room`).
+            let exact = video
+                .iter()
+                .find(|m| normalized(m) == normalized(key))
+                .copied();
+            let near_top = did_you_mean(key, top);
+            match exact.or_else(|| {
+                near_top
+                    .is_none()
+                    .then(|| did_you_mean(key, &video))
+                    .flatten()
+            }) {
+                Some(member) => found.push(grant_outside_video(key, member)),
+                None => found.push(unknown(key, near_top)),
+            }
         }
     }
 }
