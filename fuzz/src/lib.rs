@@ -8,7 +8,7 @@ mod targets;
 #[path = "../../crates/roomkey-server/tests/fuzz_targets/mod.rs"]
 mod server_targets;
 
-pub use server_targets::{config, token_endpoint};
+pub use server_targets::{config, headers, jwks, oidc, token_endpoint};
 pub use targets::{HEADER_B64, KEY, NOW, SECRET, decode_claims, inspect, sign, verify, webhook};
 
 /// Target `keys_file`, with `serde_yaml` as the YAML library it is compared with.

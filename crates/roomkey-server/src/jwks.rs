@@ -221,6 +221,20 @@ async fn download(http: &reqwest::Client, url: &str) -> Result<Keys, String> {
     Ok(keys)
 }
 
+/// The `kid` and algorithm of each usable signing key of a JWKS document, sorted by `kid`: what
+/// [`read_key_set`] keeps, for the fuzz target that checks it (through `fuzz_hooks`).
+///
+/// # Errors
+/// The document is not a JWKS (the message says why).
+pub fn usable_keys(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let mut keys: Vec<(String, String)> = read_key_set(body)?
+        .into_iter()
+        .map(|(kid, (alg, _))| (kid, format!("{alg:?}")))
+        .collect();
+    keys.sort_unstable();
+    Ok(keys)
+}
+
 /// The usable signing keys of a JWKS document. Key by key: one key this code cannot read
 /// (another type, an encryption key) must not make the others unusable.
 fn read_key_set(body: &[u8]) -> Result<Keys, String> {

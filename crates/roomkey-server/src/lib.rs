@@ -43,6 +43,14 @@ pub use config::{
 pub use error::ApiError;
 pub use logging::{AuditLog, LogGuard, LogSink, init_logging, json_layer};
 
+/// Parsers the fuzz targets (`fuzz/`) and their smoke tests reach directly, because no public
+/// entry point feeds them arbitrary input (a JWKS is downloaded once and cached). Not part of
+/// the API: it may change in any release.
+#[doc(hidden)]
+pub mod fuzz_hooks {
+    pub use crate::jwks::usable_keys as jwks_usable_keys;
+}
+
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections
 /// and finishes the requests in flight, waiting at most the request timeout plus
 /// [`SHUTDOWN_GRACE`] for them. With `[metrics] listen`, `/metrics` is served on that address

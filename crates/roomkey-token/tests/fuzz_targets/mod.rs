@@ -5,7 +5,8 @@
 //! Each target panics on a broken invariant, not just on a crash:
 //! - `verify`: an accepted token carries our issuer, a valid `exp`/`nbf`, a UTF-8 header saying
 //!   HS256, grant claims that are JSON objects, and a payload that re-parses to the same
-//!   claims; `decode_unverified` agrees; no error message echoes the secret or the token.
+//!   claims; `decode_unverified` agrees; signed again by roomkey, the claims verify to the same
+//!   meaning; no error message echoes the secret or the token.
 //! - `decode_claims`: claims that parse re-serialize to claims that parse to the same value,
 //!   and `decode_unverified` on a token carrying the bytes as payload agrees with the parser.
 //! - `webhook`, `inspect`, `keys_file`: see their modules.
@@ -16,7 +17,9 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use roomkey_token::{ApiSecret, Claims, KeyPair, KeySet, Verifier, VerifyError, dangerous};
+use roomkey_token::{
+    AccessToken, ApiSecret, Claims, KeyPair, KeySet, Verifier, VerifyError, dangerous,
+};
 
 /// The key the targets verify against.
 pub const KEY: &str = "APIfuzz";
@@ -158,6 +161,41 @@ fn assert_grants_are_objects(payload: &str) {
     }
 }
 
+/// The claims of an accepted token, signed again by roomkey (as `token create --from` would),
+/// verify to the same claims but for the ones signing sets. Minting is stricter than verifying
+/// (it refuses what LiveKit would refuse to honour, such as a join grant without an identity),
+/// so a claim set it refuses is no failure; its error says which field is wrong.
+fn re_encoded_means_the_same(claims: &Claims) {
+    let key = KeyPair::new(KEY, &ApiSecret::new(SECRET)).expect("valid key");
+    let token =
+        AccessToken::from_claims(claims.clone()).with_ttl(std::time::Duration::from_secs(600));
+    let signed = match token.sign_at(&key, NOW) {
+        Ok(signed) => signed,
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            return;
+        }
+    };
+    let again = verifier()
+        .verify_at(&signed, NOW)
+        .unwrap_or_else(|e| panic!("roomkey's own token of accepted claims does not verify: {e}"));
+    assert_eq!(
+        meaning(&again.claims),
+        meaning(claims),
+        "the re-signed token means something else"
+    );
+    assert_eq!(again.claims.exp, Some(NOW + 600));
+}
+
+/// Claims without what signing sets (`iss`, the times, and the `identity` copy of `sub`).
+fn meaning(claims: &Claims) -> Claims {
+    let mut c = claims.clone();
+    c.iss.clear();
+    (c.exp, c.nbf, c.iat) = (None, None, None);
+    c.identity.clear();
+    c
+}
+
 fn check_token(token: &str) {
     let result = verifier().verify_at(token, NOW);
     let decoded = dangerous::decode_unverified(token);
@@ -186,6 +224,7 @@ fn check_token(token: &str) {
             let (dc, dp) = decoded.expect("decode_unverified accepts what verify accepts");
             assert_eq!(&dc, c);
             assert_eq!(dp, v.payload());
+            re_encoded_means_the_same(c);
         }
         Err(e) => {
             let msg = e.to_string();
