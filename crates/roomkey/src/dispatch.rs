@@ -29,9 +29,12 @@ A token's roomConfig.agents only take effect when that participant's join create
 `dispatch create` sends an agent into a room that already exists.
 
 Examples:
-  roomkey dispatch create support-42 --agent triage --metadata '{\"lang\":\"de\"}'
+  roomkey dispatch create support-42 \\
+    --agent triage \\
+    --metadata '{\"lang\":\"de\"}'
   roomkey dispatch list support-42
-  roomkey dispatch delete support-42 AD_xxxxxxxxxxxx";
+  roomkey dispatch delete support-42 \\
+    AD_xxxxxxxxxxxx";
 
 /// How long to watch for a worker to take a new dispatch.
 #[derive(Debug, Clone, clap::Args)]

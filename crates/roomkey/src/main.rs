@@ -10,7 +10,7 @@ mod webhook;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory as _, Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -21,12 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// LIVEKIT_API_SECRET. With none, roomkey uses the development pair devkey/secret that
 /// `livekit-server --dev` accepts.
 #[derive(Debug, Parser)]
-#[command(
-    name = "roomkey",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "roomkey", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,10 +70,36 @@ enum TokenCommand {
     Inspect(token::InspectArgs),
 }
 
+/// The narrowest help is wrapped to. clap wraps help to the terminal, breaking lines at spaces,
+/// and an example command broken across lines no longer pastes; so the examples' lines are at
+/// most 38 columns, and a terminal narrower than this wraps the lines itself (a copy of a line
+/// the terminal wrapped is still one line).
+const MIN_HELP_WIDTH: usize = 40;
+/// The widest: longer lines are hard to read.
+const MAX_HELP_WIDTH: usize = 100;
+
+/// The width to wrap help to: `COLUMNS` or the terminal's, as clap would find it, within
+/// [`MIN_HELP_WIDTH`] and [`MAX_HELP_WIDTH`].
+fn help_width() -> usize {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    let terminal = || terminal_size::terminal_size().map(|(width, _)| usize::from(width.0));
+    columns
+        .or_else(terminal)
+        .unwrap_or(MAX_HELP_WIDTH)
+        .clamp(MIN_HELP_WIDTH, MAX_HELP_WIDTH)
+}
+
 /// Exit codes: 0 success, 1 a negative answer (the token is invalid, or has error findings), 2 usage, configuration
 /// or I/O errors (clap uses 2 for usage errors too).
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .term_width(help_width())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let tip = separated_switch_value(&e);

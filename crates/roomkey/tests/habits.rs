@@ -391,3 +391,114 @@ fn room_names_and_timeouts_are_checked_before_any_request() {
         assert!(!err.contains("cannot reach"), "{args:?}: {err}");
     }
 }
+
+/// The example block at the end of a command's help, as printed `COLUMNS` wide.
+fn examples_at(command: &[&str], columns: usize) -> String {
+    let mut args = command.to_vec();
+    args.push("--help");
+    let out = roomkey(&args, &[("COLUMNS", &columns.to_string())], None);
+    assert!(
+        out.status.success(),
+        "{command:?} --help: {}",
+        text(&out.stderr)
+    );
+    let help = text(&out.stdout);
+    let start = help
+        .find("\nExample")
+        .unwrap_or_else(|| panic!("{command:?}: no examples in\n{help}"));
+    help[start + 1..].to_owned()
+}
+
+/// The words of one shell command line: blanks separate, quotes group (no escapes, and
+/// `$VAR` stays as written, which is all the examples use).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (None, ' ') => words.extend(word.take()),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (Some(q), c) if c == q => quote = None,
+            (_, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(quote.is_none(), "an unclosed quote in {line}");
+    words.extend(word);
+    words
+}
+
+/// The commands of an example block, continuation lines (after `\` or `|`) joined.
+fn example_commands(block: &str) -> Vec<String> {
+    let mut commands: Vec<String> = Vec::new();
+    let mut continued = false;
+    for line in block.lines().skip(1) {
+        let line = line.trim();
+        if continued {
+            let last = commands.last_mut().expect("a command to continue");
+            last.push(' ');
+            last.push_str(line.trim_end_matches('\\').trim_end());
+        } else if line.starts_with("roomkey ") || line.starts_with("printf ") {
+            commands.push(line.trim_end_matches('\\').trim_end().to_owned());
+        } else {
+            // A caption; a flag here would be a command line that lost its continuation.
+            assert!(!line.starts_with('-'), "a flag outside a command: {line:?}");
+        }
+        continued = line.ends_with('\\') || line.ends_with('|');
+    }
+    assert!(!continued, "the last example ends with a continuation");
+    commands
+}
+
+#[test]
+fn help_examples_are_printed_as_written_at_any_width_and_parse() {
+    let with_examples: [&[&str]; 7] = [
+        &["token", "create"],
+        &["token", "batch"],
+        &["token", "inspect"],
+        &["dispatch", "create"],
+        &["webhook", "listen"],
+        &["webhook", "send"],
+        &["webhook", "verify"],
+    ];
+    for command in with_examples {
+        // Captions may wrap; the commands must not.
+        let wide = examples_at(command, 300);
+        let commands = example_commands(&wide);
+        assert!(
+            !commands.is_empty(),
+            "{command:?}: no example commands in\n{wide}"
+        );
+        for columns in [10, 39, 40, 41, 57, 80, 100] {
+            assert_eq!(
+                example_commands(&examples_at(command, columns)),
+                commands,
+                "{command:?}: the example commands change at {columns} columns"
+            );
+        }
+        for example in commands {
+            for part in example.split(" | ") {
+                let mut words = shell_words(part);
+                if words.first().map(String::as_str) != Some("roomkey") {
+                    continue;
+                }
+                if let Some(redirect) = words.iter().position(|w| w == ">") {
+                    words.truncate(redirect);
+                }
+                // clap parses every word before it acts on --help, so a misspelt flag or a
+                // value of the wrong kind fails here.
+                words.push("--help".into());
+                let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+                let out = roomkey(&args, &[], None);
+                assert!(
+                    out.status.success(),
+                    "the example {example:?} does not parse: {}",
+                    text(&out.stderr)
+                );
+            }
+        }
+    }
+}

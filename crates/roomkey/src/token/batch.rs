@@ -85,16 +85,30 @@ pub(crate) struct BatchArgs {
     now: Option<i64>,
 }
 
+// Each line of an example is at most 38 columns (see `help_width` in main.rs).
 const BATCH_EXAMPLES: &str = "\
 Examples:
-  A classroom, one token per student, as JSON Lines:
-    printf 'identity,name\\nstudent-1,Ada\\nstudent-2,Grace\\n' > class.csv
-    roomkey token batch --input class.csv --room physics-101 --ttl 2h --output tokens.jsonl
-  Viewers from JSON Lines, with join links, as CSV:
-    roomkey token batch --input viewers.jsonl --room town-hall --can-publish=false \\
-      --join-url --url wss://myproject.livekit.cloud --output links.csv
+  A classroom, one token per student,
+  as JSON Lines:
+    printf '%s\\n' identity,name \\
+      student-1,Ada student-2,Grace \\
+      > class.csv
+    roomkey token batch \\
+      --input class.csv \\
+      --room physics-101 --ttl 2h \\
+      --output tokens.jsonl
+  Viewers from JSON Lines, with join
+  links, as CSV:
+    roomkey token batch \\
+      --input viewers.jsonl \\
+      --room town-hall \\
+      --can-publish=false --join-url \\
+      --url wss://acme.livekit.cloud \\
+      --output links.csv
   Per-row grants override the flags:
-    printf 'identity,can-publish\\nhost,true\\nguest,false\\n' | roomkey token batch --room r";
+    printf '%s\\n' identity,can-publish \\
+      host,true guest,false |
+      roomkey token batch --room r";
 
 /// A file format of rows or results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

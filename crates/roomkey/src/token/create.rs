@@ -65,24 +65,51 @@ pub(crate) struct CreateArgs {
     pub(crate) now: Option<i64>,
 }
 
+// Each line of an example is at most 38 columns: help is never wrapped narrower than 40 (see
+// `help_width` in main.rs), so it always shows the commands as written, ready to paste.
 const CREATE_EXAMPLES: &str = "\
 Examples:
-  Join a room (development keys of `livekit-server --dev`):
-    roomkey token create --identity alice --room standup
+  Join a room (with the keys that
+  `livekit-server --dev` accepts):
+    roomkey token create \\
+      --identity alice --room standup
   Viewer that can only watch:
-    roomkey token create --identity viewer-1 --room town-hall --can-publish=false --can-publish-data=false
+    roomkey token create \\
+      --identity viewer-1 \\
+      --room town-hall \\
+      --can-publish=false \\
+      --can-publish-data=false
   Hidden recorder:
-    roomkey token create --identity recorder --room standup --hidden --recorder --can-publish=false
-  Dispatch an agent when the room is created:
-    roomkey token create --identity alice --room support-42 --dispatch-agent triage --job-metadata '{\"lang\":\"de\"}'
+    roomkey token create \\
+      --identity recorder \\
+      --room standup --hidden \\
+      --recorder --can-publish=false
+  Dispatch an agent when the room is
+  created:
+    roomkey token create \\
+      --identity alice \\
+      --room support-42 \\
+      --dispatch-agent triage \\
+      --job-metadata '{\"lang\":\"de\"}'
   Admin API token (no join):
-    roomkey token create --join=false --room-create --room-list --ttl 10m
-  A link that opens the room in LiveKit Meet:
-    roomkey token create --identity alice --room standup --url wss://myproject.livekit.cloud --join-url
-  Metadata too large for the command line:
-    roomkey token create --identity alice --room standup --metadata-file profile.json
+    roomkey token create --join=false \\
+      --room-create --room-list \\
+      --ttl 10m
+  A link that opens the room in
+  LiveKit Meet:
+    roomkey token create \\
+      --identity alice --room standup \\
+      --url wss://acme.livekit.cloud \\
+      --join-url
+  Metadata too large for the command
+  line:
+    roomkey token create \\
+      --identity alice --room standup \\
+      --metadata-file profile.json
   Machine-readable output:
-    roomkey token create --identity alice --room standup --json";
+    roomkey token create \\
+      --identity alice --room standup \\
+      --json";
 
 /// Runs `roomkey token create`.
 pub(crate) fn create(args: &CreateArgs) -> Result<()> {

@@ -37,9 +37,14 @@ const CLOCK_SAMPLES: usize = 3;
 /// Exit status: 0 when no finding is an error, 1 when one is, 2 for usage errors.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
-    roomkey token inspect \"$TOKEN\"                       decode and explain, no secret needed\n  \
-    roomkey token inspect --server http://localhost:7880 -  ask the server too (token on stdin)\n  \
-    roomkey token inspect --json \"$TOKEN\" | jq .findings   the findings, for scripts")]
+    Decode and explain, no secret needed:\n    \
+      roomkey token inspect \"$TOKEN\"\n  \
+    Ask the server too (the token on stdin):\n    \
+      roomkey token inspect \\\n      \
+        --server http://localhost:7880 -\n  \
+    The findings, for scripts:\n    \
+      roomkey token inspect --json \\\n      \
+        \"$TOKEN\" | jq .findings")]
 pub(crate) struct InspectArgs {
     /// The token; "-" or nothing reads it from standard input ("Bearer " is dropped)
     #[arg(value_name = "TOKEN|-")]

@@ -29,7 +29,10 @@ const REMEMBERED_IDS: usize = 10_000;
 /// status is printed. Stops on Ctrl-C.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  \
-    roomkey webhook listen --listen 127.0.0.1:7890 --forward http://localhost:3000/livekit/webhook")]
+    roomkey webhook listen \\\n    \
+      --listen 127.0.0.1:7890 \\\n    \
+      --forward \\\n    \
+      http://localhost:3000/livekit/webhook")]
 pub(crate) struct ListenArgs {
     /// Address to listen on
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7890")]

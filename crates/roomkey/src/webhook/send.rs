@@ -24,8 +24,13 @@ const SHOWN_ANSWER: usize = 2000;
 /// Exit status: 0 when the app answers 2xx, 1 otherwise, 2 for usage errors.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
-    roomkey webhook send --url http://localhost:3000/livekit/webhook --event participant_joined --room standup --identity alice\n  \
-    roomkey webhook send --url http://localhost:3000/livekit/webhook --body recorded-event.json")]
+    roomkey webhook send \\\n    \
+      --url http://localhost:3000/hook \\\n    \
+      --event participant_joined \\\n    \
+      --room standup --identity alice\n  \
+    roomkey webhook send \\\n    \
+      --url http://localhost:3000/hook \\\n    \
+      --body recorded-event.json")]
 pub(crate) struct SendArgs {
     /// Where your app receives webhooks
     #[arg(long, value_name = "URL")]

@@ -20,7 +20,9 @@ use crate::output::{out, print_json};
 /// Exit status: 0 valid (the event is printed), 1 refused (the reason on stderr), 2 usage.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  \
-    roomkey webhook verify --body event.json --auth \"$AUTHORIZATION\" --json")]
+    roomkey webhook verify \\\n    \
+      --body event.json \\\n    \
+      --auth \"$AUTHORIZATION\" --json")]
 pub(crate) struct VerifyArgs {
     /// The raw request body: a file, or "-" for standard input
     #[arg(long, value_name = "FILE|-", default_value = "-")]
