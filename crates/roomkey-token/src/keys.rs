@@ -196,7 +196,7 @@ impl KeySet {
             .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'));
         for (index, raw) in lines.enumerate() {
             let line = index + 1;
-            let trimmed = raw.trim();
+            let trimmed = raw.trim_matches(BLANKS);
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "---" {
                 continue;
             }
@@ -216,9 +216,9 @@ impl KeySet {
             if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
                 return Err(syntax(line, "the colon must be followed by a space"));
             }
-            let rest = rest.trim_start();
+            let rest = rest.trim_start_matches(BLANKS);
             let (secret, tail) = scalar(rest, false).map_err(|reason| syntax(line, reason))?;
-            let tail = tail.trim();
+            let tail = tail.trim_matches(BLANKS);
             if !tail.is_empty() && !tail.starts_with('#') {
                 return Err(syntax(line, "unexpected text after the secret"));
             }
@@ -250,6 +250,10 @@ impl fmt::Debug for KeySet {
             .finish()
     }
 }
+
+/// YAML's blanks: a no-break space or another Unicode space is text to YAML (and so to the
+/// server), part of the key or secret it touches.
+const BLANKS: [char; 2] = [' ', '\t'];
 
 fn syntax(line: usize, reason: &str) -> KeyError {
     KeyError::Syntax {
@@ -326,7 +330,7 @@ fn scalar(s: &str, is_key: bool) -> Result<(String, &str), &'static str> {
             .position(|w| matches!(w[0], b' ' | b'\t') && w[1] == b'#')
             .unwrap_or(s.len())
     };
-    Ok((s[..end].trim_end().to_owned(), &s[end..]))
+    Ok((s[..end].trim_end_matches(BLANKS).to_owned(), &s[end..]))
 }
 
 #[cfg(test)]
@@ -351,6 +355,25 @@ mod tests {
         assert_eq!(
             KeySet::parse("APIa: one\rAPIb:two\n").unwrap_err(),
             syntax(2, "expected `key: secret`")
+        );
+    }
+
+    #[test]
+    fn only_spaces_and_tabs_are_blanks() {
+        // Found by the keys_file fuzz campaign: a no-break space is text to YAML, so it stays
+        // part of the key or secret (trimming it would sign with another secret than the
+        // server reads).
+        let keys = KeySet::parse("\u{a0}APIa: one\u{a0}\n").unwrap();
+        assert_eq!(keys.api_keys(), ["\u{a0}APIa"]);
+        let pair = keys.get("\u{a0}APIa").unwrap();
+        let token = crate::AccessToken::new()
+            .sign_at(pair, 1_700_000_000)
+            .unwrap();
+        let as_yaml_reads = KeyPair::new("\u{a0}APIa", &ApiSecret::new("one\u{a0}")).unwrap();
+        assert!(
+            crate::Verifier::new(KeySet::single(as_yaml_reads))
+                .verify_at(&token, 1_700_000_000)
+                .is_ok()
         );
     }
 
