@@ -145,20 +145,24 @@ async fn issue(
         shared_limits(app, ip_key, &parts.headers, profile_index, who).await?
     } else {
         // In memory: the address's limit before the caller is authenticated (a flood is
-        // refused before any key is looked at), the caller's after.
-        limits
-            .check(ip_key, None)
-            .await
-            .inspect_err(|_| refused(who, None))?;
+        // refused before any key is looked at), the caller's after. (A limit that is off is
+        // not called at all: the two calls were 0.4 % of a profile under wrk.)
+        if limits.limits_ip() {
+            limits
+                .check(ip_key, None)
+                .await
+                .inspect_err(|_| refused(who, None))?;
+        }
         let caller = authenticate(app, &parts.headers)
             .await
             .inspect_err(|_| refused(who, None))?;
         *profile_index = Some(caller.profile);
-        let key = limits.limits_callers().then(|| caller_key(&caller));
-        limits
-            .check(None, key)
-            .await
-            .inspect_err(|_| refused(who, Some(&caller)))?;
+        if limits.limits_callers() {
+            limits
+                .check(None, Some(caller_key(&caller)))
+                .await
+                .inspect_err(|_| refused(who, Some(&caller)))?;
+        }
         caller
     };
     let result = issue_for(app, endpoint, &parts, body, &caller, profile_index).await;
