@@ -21,7 +21,9 @@ pub(crate) fn client_ip(
         return Ok(peer_ip);
     };
     let text = std::str::from_utf8(value).unwrap_or("");
-    let last = text.rsplit(',').next().unwrap_or("").trim();
+    // Blanks are HTTP's (spaces and tabs): an ideographic or no-break space is no part of what
+    // a proxy writes, so an entry around one is not an address.
+    let last = text.rsplit(',').next().unwrap_or("").trim_matches([' ', '\t']);
     parse_entry(last).ok_or_else(|| last.chars().take(64).collect())
 }
 
@@ -92,6 +94,9 @@ mod tests {
             "",
             "[2001:db8::1",
             "1.2.3.4:x",
+            // Found by the headers fuzz campaign: a Unicode space was trimmed like a blank.
+            "1.2.3.4,\u{3000}[2001:db8::1]:41",
+            "\u{a0}203.0.113.7",
         ] {
             assert!(
                 client_ip(Some(header.as_bytes()), peer()).is_err(),
