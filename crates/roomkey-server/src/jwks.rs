@@ -239,14 +239,18 @@ pub fn usable_keys(body: &[u8]) -> Result<Vec<(String, String)>, String> {
 /// (another type, an encryption key) must not make the others unusable.
 fn read_key_set(body: &[u8]) -> Result<Keys, String> {
     use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm, PublicKeyUse};
-    #[derive(serde::Deserialize)]
-    struct RawSet {
-        keys: Vec<serde_json::Value>,
-    }
-    let set: RawSet =
-        serde_json::from_slice(body).map_err(|e| format!("the key set is not a JWKS: {e}"))?;
+    // Read as a JSON object, not through a derived struct: serde also reads a struct from an
+    // array of its fields, and would take `[[…]]` for a key set (found by the jwks fuzz target).
+    let document: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the key set is not JSON: {e}"))?;
+    let serde_json::Value::Object(mut document) = document else {
+        return Err("the key set is not a JWKS: not a JSON object".into());
+    };
+    let Some(serde_json::Value::Array(set)) = document.remove("keys") else {
+        return Err("the key set is not a JWKS: no \"keys\" array".into());
+    };
     let mut keys = Keys::new();
-    for value in set.keys {
+    for value in set {
         let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
             continue;
         };

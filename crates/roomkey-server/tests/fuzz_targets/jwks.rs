@@ -1,7 +1,6 @@
 //! Target `jwks`: the input as an identity provider's key set (a JWKS document), read as the
 //! server reads a downloaded one. Properties:
-//! - a document is refused only when it is not a JSON object with a `keys` array (or repeats
-//!   a field, which serde refuses);
+//! - a document is refused exactly when it is not a JSON object with a `keys` array;
 //! - every key kept is a signing key of a kind the server can check, as read here from the
 //!   document: `kty` `RSA` for RS256, or `EC` on `crv` `P-256` for ES256; `use`, if any, is
 //!   `sig`; `alg`, if any, is that algorithm; and its `kid` is the key's (or empty);
@@ -20,10 +19,12 @@ pub fn jwks(data: &[u8]) {
         .and_then(|d| d.as_object())
         .and_then(|d| d.get("keys"))
         .and_then(Value::as_array);
-    let Ok(kept) = kept else {
-        return;
+    let (kept, keys) = match (kept, keys) {
+        (Ok(kept), Some(keys)) => (kept, keys),
+        (Err(_), None) => return,
+        (Ok(_), None) => panic!("accepted a document without a keys array"),
+        (Err(e), Some(_)) => panic!("refused a document with a keys array: {e}"),
     };
-    let keys = keys.unwrap_or_else(|| panic!("accepted a document without a keys array"));
 
     let mut one_by_one: Vec<(String, String)> = Vec::new();
     for key in keys {
