@@ -153,6 +153,7 @@ mod tests {
             profile: 0,
             admin: false,
             ttl_cap: None,
+            session_expires_at: None,
         }
     }
 

@@ -106,6 +106,7 @@ impl Authenticator {
             profile: caller.profile,
             admin: caller.admin,
             ttl_cap: None,
+            session_expires_at: None,
         })
     }
 
@@ -158,21 +159,25 @@ impl Authenticator {
             .ok_or_else(|| bad("no identity claim"))?;
         // With several issuers, "alice" at one is not "alice" at another.
         let subject = format!("{}{subject}", issuer.identity_prefix);
-        let ttl_cap = if issuer.ttl_within_session {
+        let (ttl_cap, session_expires_at) = if issuer.ttl_within_session {
             // `exp` is required and checked above; what is left of it bounds the token.
-            let exp = claims
-                .get("exp")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0);
+            let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_u64) else {
+                return Err(bad(
+                    "its exp is not a whole number of seconds, which a token that may not outlive its session needs",
+                ));
+            };
             let left = exp.saturating_sub(unix_now());
             if left == 0 {
                 return Err(bad(
                     "expired (within the leeway, but a LiveKit token may not outlive its session here)",
                 ));
             }
-            Some(Duration::from_secs(left))
+            (
+                Some(Duration::from_secs(left)),
+                Some(i64::try_from(exp).unwrap_or(i64::MAX)),
+            )
         } else {
-            None
+            (None, None)
         };
         let display_name = issuer
             .name_claim
@@ -187,6 +192,7 @@ impl Authenticator {
             profile: issuer.profile,
             admin: false,
             ttl_cap,
+            session_expires_at,
         })
     }
 }

@@ -23,7 +23,11 @@ pub(crate) fn client_ip(
     let text = std::str::from_utf8(value).unwrap_or("");
     // Blanks are HTTP's (spaces and tabs): an ideographic or no-break space is no part of what
     // a proxy writes, so an entry around one is not an address.
-    let last = text.rsplit(',').next().unwrap_or("").trim_matches([' ', '\t']);
+    let last = text
+        .rsplit(',')
+        .next()
+        .unwrap_or("")
+        .trim_matches([' ', '\t']);
     parse_entry(last).ok_or_else(|| last.chars().take(64).collect())
 }
 

@@ -400,7 +400,28 @@ fn finish(
     // One clock read: the token's times and the audit line's timestamp.
     let now = SystemTime::now();
     let now_secs = roomkey_token::unix_seconds(now);
-    let jwt = token
+    let (capped, ttl) = match caller.session_expires_at {
+        Some(exp) => {
+            // What is left of the session now, not at authentication: the body and a room
+            // creation came in between.
+            let left = u64::try_from(exp.saturating_sub(now_secs)).unwrap_or(0);
+            if left == 0 {
+                return Err(ApiError::Unauthenticated(crate::auth::AuthError::Session(
+                    "expired while the request was being answered (a LiveKit token may not outlive its session here)".into(),
+                )));
+            }
+            let left = Duration::from_secs(left);
+            if token.ttl() > left {
+                (Some(token.clone().with_ttl(left)), left)
+            } else {
+                (None, ttl)
+            }
+        }
+        None => (None, ttl),
+    };
+    let jwt = capped
+        .as_ref()
+        .unwrap_or(token)
         .sign_at(&app.config.key, now_secs)
         .map_err(mint_error)?;
     audit::issued(&app.audit, now, caller, &profile.name, claims, ttl, agents);
@@ -419,7 +440,7 @@ fn finish(
             serde_json::to_vec(&ActionResponse {
                 token: &jwt,
                 summary: SUMMARY,
-                expires_at: Some(token.expires_at(now_secs)),
+                expires_at: Some(capped.as_ref().unwrap_or(token).expires_at(now_secs)),
                 identity: &claims.sub,
                 room: claims.room(),
                 server_url: &profile.livekit_url,
@@ -528,6 +549,7 @@ fn dev_caller() -> Caller {
         profile: 0,
         admin: true,
         ttl_cap: None,
+        session_expires_at: None,
     }
 }
 

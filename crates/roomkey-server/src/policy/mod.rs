@@ -207,6 +207,10 @@ pub struct Caller {
     /// The longest TTL this caller's token may have: what is left of the session that
     /// authenticated it, when its issuer says the token may not outlive it.
     pub ttl_cap: Option<Duration>,
+    /// That session's `exp` (unix seconds), with [`ttl_cap`](Caller::ttl_cap): the token's
+    /// expiry is capped again when it is signed, since the body and a room creation come
+    /// between authentication and signing, and a slow client could stretch that time.
+    pub session_expires_at: Option<i64>,
 }
 
 /// A request outside the policy: 403 naming the field.

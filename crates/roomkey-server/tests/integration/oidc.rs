@@ -450,6 +450,33 @@ async fn an_identity_prefix_keeps_issuers_apart() {
         .forbidden("participant_identity");
 }
 
+/// A session that ends while its request's body is still arriving gets no token: the expiry is
+/// capped again when the token is signed, not only when the caller is authenticated (a slow body
+/// would otherwise stretch the token past the session, by up to the request timeout).
+#[tokio::test]
+async fn a_session_that_ends_during_a_slow_body_gets_no_token() {
+    let idp = Idp::standard().await;
+    let r = router(&oidc_config(&idp, "ttl_within_session = true"));
+    let mut claims = session_claims("slow");
+    claims["exp"] = json!(now() + 2);
+    let jwt = sign_session(TestKey::RsaA, "rsa-1", &claims);
+    let body = futures_util::stream::once(async {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(b"{}"))
+    });
+    let request = axum::http::Request::post("/api/token")
+        .header("authorization", format!("Bearer {jwt}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(body))
+        .unwrap();
+    let reply = call(&r, request).await;
+    let e = reply.error(401, "unauthenticated");
+    assert!(
+        e["message"].as_str().unwrap().contains("expired while the request"),
+        "{e}"
+    );
+}
+
 #[tokio::test]
 async fn a_token_may_be_kept_within_its_session() {
     let idp = Idp::standard().await;
