@@ -188,14 +188,24 @@ impl KeySet {
     /// ```
     pub fn parse(text: &str) -> Result<Self, KeyError> {
         let mut set = KeySet::new();
-        // YAML breaks lines at `\n`, `\r\n` and a lone `\r` (as the server's YAML reader does);
-        // `str::lines` knows only the first two, and would read the pair after a lone `\r`
-        // into the secret before it.
+        // YAML breaks lines at `\n`, `\r\n`, a lone `\r`, and NEL, LS and PS (as the server's
+        // YAML reader does); `str::lines` knows only the first two, and would read the pair
+        // after another break into the secret before it. A leading byte-order mark is no text.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let lines = text
-            .split('\n')
+            .split(['\n', '\u{85}', '\u{2028}', '\u{2029}'])
             .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'));
         for (index, raw) in lines.enumerate() {
             let line = index + 1;
+            if let Some(c) = raw.chars().find(|&c| !is_yaml_printable(c)) {
+                return Err(KeyError::Syntax {
+                    line,
+                    reason: format!(
+                        "the control character U+{:04X} is not allowed in YAML; remove it",
+                        u32::from(c)
+                    ),
+                });
+            }
             let trimmed = raw.trim_matches(BLANKS);
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "---" {
                 continue;
@@ -249,6 +259,12 @@ impl fmt::Debug for KeySet {
             .field("api_keys", &self.api_keys())
             .finish()
     }
+}
+
+/// Whether YAML allows `c` in a line (its printable set, less the line breaks, which are split
+/// on before this is asked).
+fn is_yaml_printable(c: char) -> bool {
+    matches!(c, '\t' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
 /// YAML's blanks: a no-break space or another Unicode space is text to YAML (and so to the
@@ -356,6 +372,33 @@ mod tests {
             KeySet::parse("APIa: one\rAPIb:two\n").unwrap_err(),
             syntax(2, "expected `key: secret`")
         );
+    }
+
+    #[test]
+    fn every_yaml_line_break_ends_a_line_and_control_characters_are_refused() {
+        // Found in review: YAML (and the server's reader) breaks lines at NEL, LS and PS too.
+        let keys = KeySet::parse("APIa: one\u{85}APIb: two\u{2028}APIc: three\u{2029}").unwrap();
+        assert_eq!(keys.api_keys(), ["APIa", "APIb", "APIc"]);
+        let one = KeySet::parse("APIa: one\n").unwrap();
+        let with_nel = KeySet::parse("\u{feff}APIa: one\u{85}").unwrap();
+        let token = crate::AccessToken::new()
+            .sign_at(with_nel.get("APIa").unwrap(), 1_700_000_000)
+            .unwrap();
+        assert!(
+            crate::Verifier::new(one)
+                .verify_at(&token, 1_700_000_000)
+                .is_ok()
+        );
+        for (text, line) in [
+            ("APIa: o\u{b}ne\n", 1),
+            ("APIa: one\nAPIb: two\u{c}\n", 2),
+            ("APIa: \u{7f}\n", 1),
+        ] {
+            assert!(
+                matches!(KeySet::parse(text), Err(KeyError::Syntax { line: l, .. }) if l == line),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
