@@ -10,6 +10,23 @@ pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// The length of `s` as a JSON string, quotes included: what [`push_str`] appends.
+pub(crate) fn quoted_len(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    if !any_needs_escape(bytes) {
+        return bytes.len() + 2;
+    }
+    let escaped: usize = bytes
+        .iter()
+        .map(|&b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum();
+    escaped + 2
+}
+
 /// Appends `s` escaped for the inside of a JSON string.
 fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
@@ -96,9 +113,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// `push_str`'s output, checked against `quoted_len` on the way.
     fn ours(s: &str) -> String {
         let mut out = Vec::new();
         push_str(&mut out, s);
+        assert_eq!(out.len(), quoted_len(s), "quoted_len of {s:?}");
         String::from_utf8(out).unwrap()
     }
 

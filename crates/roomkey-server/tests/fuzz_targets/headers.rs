@@ -1,7 +1,7 @@
 //! Target `headers`: the input's first three lines as the `Authorization`, `X-Forwarded-For` and
 //! `Content-Type` of a request to `/api/token` and to `/api/inspect`, on a server that trusts
 //! `X-Forwarded-For` and limits each address (to a rate no run reaches, so that both endpoints
-//! read the header). A line that is no valid header value leaves its header out. Properties,
+//! read the header). An empty line, or one that is no valid header value, leaves its header out. Properties,
 //! each against a rule written here from the README rather than from the server's code:
 //! - no 5xx;
 //! - a token is issued only to the caller's key in `Bearer <key>` form (either casing of the
@@ -37,7 +37,13 @@ fn endpoint() -> &'static Endpoint {
 
 pub fn headers(data: &[u8]) {
     let mut lines = data.splitn(4, |&b| b == b'\n');
-    let mut next = || lines.next().and_then(|l| HeaderValue::from_bytes(l).ok());
+    // An empty line leaves its header out, as does one that is no valid header value.
+    let mut next = || {
+        lines
+            .next()
+            .filter(|l| !l.is_empty())
+            .and_then(|l| HeaderValue::from_bytes(l).ok())
+    };
     let (auth, forwarded, content_type) = (next(), next(), next());
 
     let mut sent: Vec<(HeaderName, HeaderValue)> = Vec::new();

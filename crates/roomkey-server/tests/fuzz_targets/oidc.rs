@@ -255,7 +255,8 @@ fn accepted_by_the_rules(session: &str, issued: &roomkey_token::Claims, before: 
         "accepted exp {exp:?} at {before}"
     );
     if let Some(nbf) = claims.get("nbf") {
-        let nbf = nbf.as_f64();
+        // (jsonwebtoken rounds a fractional nbf to whole seconds before comparing.)
+        let nbf = nbf.as_f64().map(f64::round);
         let now = unix_now();
         assert!(
             nbf.is_some_and(|nbf| nbf <= (now + LEEWAY) as f64),
