@@ -98,7 +98,10 @@ fn main() -> ExitCode {
     let parsed = Cli::command()
         .term_width(help_width())
         .try_get_matches()
-        .and_then(|matches| Cli::from_arg_matches(&matches));
+        .and_then(|matches| {
+            // (`Parser::try_parse` formats these errors with the command; so must this.)
+            Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))
+        });
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {

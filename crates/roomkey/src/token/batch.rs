@@ -85,7 +85,7 @@ pub(crate) struct BatchArgs {
     now: Option<i64>,
 }
 
-// Each line of an example is at most 38 columns (see `help_width` in main.rs).
+// Each line of an example is at most 39 columns (see `help_width` in main.rs).
 const BATCH_EXAMPLES: &str = "\
 Examples:
   A classroom, one token per student,
@@ -106,7 +106,8 @@ Examples:
       --url wss://acme.livekit.cloud \\
       --output links.csv
   Per-row grants override the flags:
-    printf '%s\\n' identity,can-publish \\
+    printf '%s\\n' \\
+      identity,can-publish \\
       host,true guest,false |
       roomkey token batch --room r";
 

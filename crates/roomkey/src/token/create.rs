@@ -65,7 +65,7 @@ pub(crate) struct CreateArgs {
     pub(crate) now: Option<i64>,
 }
 
-// Each line of an example is at most 38 columns: help is never wrapped narrower than 40 (see
+// Each line of an example is at most 39 columns: help is never wrapped narrower than 40 (see
 // `help_width` in main.rs), so it always shows the commands as written, ready to paste.
 const CREATE_EXAMPLES: &str = "\
 Examples:
@@ -92,9 +92,9 @@ Examples:
       --dispatch-agent triage \\
       --job-metadata '{\"lang\":\"de\"}'
   Admin API token (no join):
-    roomkey token create --join=false \\
-      --room-create --room-list \\
-      --ttl 10m
+    roomkey token create \\
+      --join=false --room-create \\
+      --room-list --ttl 10m
   A link that opens the room in
   LiveKit Meet:
     roomkey token create \\

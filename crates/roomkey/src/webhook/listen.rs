@@ -32,7 +32,7 @@ const REMEMBERED_IDS: usize = 10_000;
     roomkey webhook listen \\\n    \
       --listen 127.0.0.1:7890 \\\n    \
       --forward \\\n    \
-      http://localhost:3000/livekit/webhook")]
+      http://localhost:3000/webhook")]
 pub(crate) struct ListenArgs {
     /// Address to listen on
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7890")]
