@@ -72,7 +72,7 @@ enum TokenCommand {
 
 /// The narrowest help is wrapped to. clap wraps help to the terminal, breaking lines at spaces,
 /// and an example command broken across lines no longer pastes; so the examples' lines are at
-/// most 38 columns, and a terminal narrower than this wraps the lines itself (a copy of a line
+/// most 39 columns, and a terminal narrower than this wraps the lines itself (a copy of a line
 /// the terminal wrapped is still one line).
 const MIN_HELP_WIDTH: usize = 40;
 /// The widest: longer lines are hard to read.

@@ -472,7 +472,10 @@ async fn a_session_that_ends_during_a_slow_body_gets_no_token() {
     let reply = call(&r, request).await;
     let e = reply.error(401, "unauthenticated");
     assert!(
-        e["message"].as_str().unwrap().contains("expired while the request"),
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired while the request"),
         "{e}"
     );
 }
