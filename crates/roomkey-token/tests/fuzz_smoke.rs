@@ -73,6 +73,11 @@ fn verify_target_smoke() {
         failures.run(fuzz_targets::verify, &input);
     }
     failures.assert_none("verify");
+    let re_signed = fuzz_targets::RE_SIGNED.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        re_signed >= 10,
+        "only {re_signed} accepted tokens were signed again and compared"
+    );
 }
 
 #[test]

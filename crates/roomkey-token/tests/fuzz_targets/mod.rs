@@ -161,20 +161,21 @@ fn assert_grants_are_objects(payload: &str) {
     }
 }
 
-/// The claims of an accepted token, signed again by roomkey (as `token create --from` would),
-/// verify to the same claims but for the ones signing sets. Minting is stricter than verifying
-/// (it refuses what LiveKit would refuse to honour, such as a join grant without an identity),
-/// so a claim set it refuses is no failure; its error says which field is wrong.
+/// Accepted tokens whose claims were signed again and compared (the smoke test checks that
+/// some were, so that the property is not skipped on every input).
+pub static RE_SIGNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The claims of an accepted token, signed again by roomkey, verify to the same claims but for
+/// the ones signing sets: `iss`, the times, and `identity`, which LiveKit takes from `sub`
+/// anyway. Minting is stricter than verifying (it refuses what LiveKit would refuse to honour,
+/// such as a join grant without an identity), so a claim set it refuses is no failure.
 fn re_encoded_means_the_same(claims: &Claims) {
     let key = KeyPair::new(KEY, &ApiSecret::new(SECRET)).expect("valid key");
     let token =
         AccessToken::from_claims(claims.clone()).with_ttl(std::time::Duration::from_secs(600));
     let signed = match token.sign_at(&key, NOW) {
         Ok(signed) => signed,
-        Err(e) => {
-            assert!(!e.to_string().is_empty());
-            return;
-        }
+        Err(_) => return,
     };
     let again = verifier()
         .verify_at(&signed, NOW)
@@ -185,6 +186,7 @@ fn re_encoded_means_the_same(claims: &Claims) {
         "the re-signed token means something else"
     );
     assert_eq!(again.claims.exp, Some(NOW + 600));
+    RE_SIGNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Claims without what signing sets (`iss`, the times, and the `identity` copy of `sub`).
