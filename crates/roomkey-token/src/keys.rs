@@ -207,7 +207,25 @@ impl KeySet {
                 });
             }
             let trimmed = raw.trim_matches(BLANKS);
-            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "---" {
+            if let Some(rest) = raw.strip_prefix("---").or_else(|| raw.strip_prefix("...")) {
+                let rest = rest.trim_matches(BLANKS);
+                let marker = rest.is_empty() || raw[3..].starts_with(BLANKS);
+                // Only a `---` before the first pair is allowed: the server's YAML reader reads
+                // the first document only, and `...` ends it.
+                if marker {
+                    if raw.starts_with("---")
+                        && set.is_empty()
+                        && (rest.is_empty() || rest.starts_with('#'))
+                    {
+                        continue;
+                    }
+                    return Err(syntax(
+                        line,
+                        "a YAML document marker (`---` or `...`) here; the keys file is one document of `key: secret` lines",
+                    ));
+                }
+            }
+            if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
             if raw.starts_with([' ', '\t']) {
@@ -399,6 +417,33 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn document_markers_only_start_the_file() {
+        // Found by the keys_file fuzz campaign: YAML reads `... #x` as the end of the document
+        // and a comment, where a plain key `... #x` was read; and the server reads the first
+        // document only.
+        assert_eq!(
+            KeySet::parse("---\nAPIa: one\n").unwrap().api_keys(),
+            ["APIa"]
+        );
+        assert_eq!(
+            KeySet::parse("--- # keys\nAPIa: one\n").unwrap().api_keys(),
+            ["APIa"]
+        );
+        for (text, line) in [
+            ("APIa: one\n... #x: y\n", 2),
+            ("APIa: one\n---\nAPIb: two\n", 2),
+            ("APIa: one\n...\n", 2),
+            ("--- APIa: one\n", 1),
+        ] {
+            assert!(
+                matches!(KeySet::parse(text), Err(KeyError::Syntax { line: l, .. }) if l == line),
+                "{text:?}"
+            );
+        }
+        assert_eq!(KeySet::parse("...a: y\n").unwrap().api_keys(), ["...a"]);
     }
 
     #[test]
