@@ -364,7 +364,18 @@ fn scalar(s: &str, is_key: bool) -> Result<(String, &str), &'static str> {
             .position(|w| matches!(w[0], b' ' | b'\t') && w[1] == b'#')
             .unwrap_or(s.len())
     };
-    Ok((s[..end].trim_end_matches(BLANKS).to_owned(), &s[end..]))
+    let text = s[..end].trim_end_matches(BLANKS);
+    // What YAML reads otherwise: a comment inside a plain key, a mapping inside a plain secret.
+    let comment = text.contains(" #") || text.contains("\t#");
+    if is_key && comment {
+        return Err("a plain key cannot contain ` #` (YAML reads a comment there); quote it");
+    }
+    if !is_key && (text.contains(": ") || text.contains(":\t") || text.ends_with(':')) {
+        return Err(
+            "a plain secret cannot contain `: ` or end with `:` (YAML reads a mapping there); quote it",
+        );
+    }
+    Ok((text.to_owned(), &s[end..]))
 }
 
 #[cfg(test)]
@@ -417,6 +428,18 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn what_yaml_reads_as_a_comment_or_a_mapping_is_refused_unquoted() {
+        for text in ["a #b: c\n", "APIa: x: y\n", "APIa: x:\n", "APIa: x:\ty\n"] {
+            assert!(
+                matches!(KeySet::parse(text), Err(KeyError::Syntax { line: 1, .. })),
+                "{text:?}"
+            );
+        }
+        let keys = KeySet::parse("APIa: x:y\nAPIb: 'x: y'\n\"a #b\": c\n").unwrap();
+        assert_eq!(keys.api_keys(), ["APIa", "APIb", "a #b"]);
     }
 
     #[test]
@@ -532,8 +555,11 @@ mod tests {
             KeySet::parse("a: 'open\n").unwrap_err(),
             KeyError::Syntax { line: 1, .. }
         ));
-        // Only the first `: ` separates; the rest of the line is the secret.
-        assert_eq!(KeySet::parse("a: b c: d 'x\n").unwrap().api_keys(), ["a"]);
+        // A second `: ` is a mapping to YAML (and so to the server), not part of the secret.
+        assert!(matches!(
+            KeySet::parse("a: b c: d 'x\n").unwrap_err(),
+            KeyError::Syntax { line: 1, .. }
+        ));
     }
 
     #[test]
