@@ -21,7 +21,7 @@ use crate::app::App;
 use crate::client_addr;
 use crate::error::ApiError;
 use crate::fields;
-use crate::token_endpoint;
+use crate::http_input;
 
 /// The request's fields, for the message that refuses an unknown one.
 const FIELDS: [&str; 1] = ["token"];
@@ -51,15 +51,15 @@ pub(crate) async fn inspect_token(State(app): State<Arc<App>>, request: Request)
 async fn answer(app: &App, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     if app.limits.limits_ip() {
-        let ip = token_endpoint::client_ip(app, &parts)?;
+        let ip = http_input::client_ip(app, &parts)?;
         let key = client_addr::limit_key(ip, app.config.ipv6_prefix);
         app.limits.check(Some(key), None).await?;
     }
     // Checked before the body is read: a body that is not JSON is not worth waiting for.
-    if !token_endpoint::is_json(&parts.headers) {
+    if !http_input::is_json(&parts.headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let body = token_endpoint::read_body(body, app.config.max_body_bytes).await?;
+    let body = http_input::read_body(body, app.config.max_body_bytes).await?;
     let token = token_of(&body)?;
     let mut inspection = inspect(&token, None, InspectOptions::at(roomkey_token::unix_now()));
     for finding in &mut inspection.findings {
@@ -77,9 +77,9 @@ async fn answer(app: &App, request: Request) -> Result<Response, ApiError> {
 /// The token from the body. Any text is inspected, empty or not a JWT (the inspection says
 /// what is wrong with it); only a body without a `token` string is refused.
 fn token_of(body: &[u8]) -> Result<String, ApiError> {
-    let text = token_endpoint::json_object_text(body)?;
+    let text = http_input::json_object_text(body)?;
     let (request, unknown) =
-        from_json_noting_unknown::<InspectRequest>(text).map_err(token_endpoint::bad_json)?;
+        from_json_noting_unknown::<InspectRequest>(text).map_err(http_input::bad_json)?;
     if let Some(first) = unknown.fields.first() {
         return Err(fields::refused(first, &FIELDS));
     }

@@ -7,6 +7,7 @@
 //! web page, whose token doctor (`POST /api/inspect`) explains any token pasted into it.
 #![deny(missing_docs)]
 
+mod answers;
 mod app;
 mod audit;
 mod auth;
@@ -16,6 +17,7 @@ mod connections;
 mod denials;
 mod error;
 mod fields;
+mod http_input;
 mod inspect_endpoint;
 mod json;
 mod jwks;
@@ -25,6 +27,7 @@ mod metrics;
 mod page;
 mod policy;
 mod requests;
+mod room_creation;
 mod room_locks;
 mod token_endpoint;
 mod webhooks;

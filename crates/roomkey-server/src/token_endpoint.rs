@@ -7,29 +7,28 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::body::{Body, Bytes, HttpBody as _};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
-use http_body_util::BodyExt as _;
-use roomkey_rooms::CreateRoomRequest;
 use roomkey_token::input::from_json_noting_unknown;
-use roomkey_token::{AccessToken, Claims, LimitedClaim, MintError, RoomConfiguration};
-use serde::Serialize;
+use roomkey_token::{AccessToken, Claims, LimitedClaim, MintError};
 
 use crate::audit::{self, AgentDispatch};
 use crate::client_addr;
 use crate::denials::Refused;
 use crate::error::ApiError;
 use crate::fields;
-use crate::json;
 use crate::limits::Scope;
 use crate::metrics;
 use crate::policy::{self, Caller, Decision};
 
+use crate::answers::{ActionResponse, standard_answer};
 use crate::app::{App, SUMMARY};
+use crate::http_input::{bad_json, client_ip, is_json, json_object_text, read_body};
 use crate::requests::{ACTION_FIELDS, ActionRequest, StandardRequest};
+use crate::room_creation::create_room;
 
 /// Which endpoint a request came through (metric label).
 #[derive(Debug, Clone, Copy)]
@@ -270,41 +269,6 @@ async fn issue_for(
     finish(app, endpoint, profile, caller, &token, ttl, agents)
 }
 
-/// Reads a request body of at most `limit` bytes. A body that arrives in one piece (nearly
-/// every token request) is kept as it came, without a copy.
-pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError::TooLarge { limit };
-    if body.size_hint().lower() > limit as u64 {
-        return Err(too_large());
-    }
-    let mut whole: Option<Bytes> = None;
-    let mut pieces: Vec<u8> = Vec::new();
-    while let Some(frame) = body.frame().await {
-        // The client went away or sent a malformed chunked body: nobody reads the answer.
-        let frame = frame.map_err(|_| ApiError::BadRequest {
-            field: None,
-            message: "the request body could not be read".into(),
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue; // trailers
-        };
-        let so_far = whole.as_ref().map_or(pieces.len(), Bytes::len);
-        if so_far + data.len() > limit {
-            return Err(too_large());
-        }
-        match whole.take() {
-            None if pieces.is_empty() => whole = Some(data),
-            None => pieces.extend_from_slice(&data),
-            Some(first) => {
-                pieces.reserve(first.len() + data.len());
-                pieces.extend_from_slice(&first);
-                pieces.extend_from_slice(&data);
-            }
-        }
-    }
-    Ok(whole.unwrap_or_else(|| Bytes::from(pieces)))
-}
-
 /// The synchronous middle of a request: parses the body, applies the policy and builds the
 /// token (not yet signed). Returns it with its TTL and whether the room is to be created first.
 fn prepare(
@@ -343,47 +307,6 @@ fn prepare(
     let (create_first, ttl) = (decision.create_room, decision.ttl);
     // The decision's strings move into the token; from here on they are read from its claims.
     Ok((build_token(profile, decision), ttl, create_first))
-}
-
-/// Whether the request says its body is JSON.
-pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| is_json_media_type(v.as_bytes()))
-}
-
-/// A JSON request body as text, once it is known to be UTF-8 and a JSON object (a body of
-/// white space only is taken as `{}`); what is wrong with it otherwise, as a 400.
-pub(crate) fn json_object_text(body: &[u8]) -> Result<&str, ApiError> {
-    // JSON is UTF-8. Checked once here, the parser need not check each string again.
-    let body = std::str::from_utf8(body).map_err(|e| ApiError::BadRequest {
-        field: None,
-        message: format!(
-            "the body is not valid UTF-8 (at byte {}), so it is not JSON",
-            e.valid_up_to()
-        ),
-    })?;
-    let body = if body.bytes().all(|b| b.is_ascii_whitespace()) {
-        "{}"
-    } else {
-        body
-    };
-    // serde would read a JSON array positionally into the request's fields.
-    if body.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
-        return Err(ApiError::BadRequest {
-            field: None,
-            message: "the body must be a JSON object".into(),
-        });
-    }
-    Ok(body)
-}
-
-/// The 400 for a body that does not parse as the request it should be.
-pub(crate) fn bad_json(e: serde_json::Error) -> ApiError {
-    ApiError::BadRequest {
-        field: None,
-        message: format!("the body is not a valid request: {e}"),
-    }
 }
 
 /// The synchronous end of a request: signs the token, writes the audit line and the answer.
@@ -449,78 +372,6 @@ fn finish(
     };
     let body = body.map_err(|e| ApiError::Internal(format!("cannot write the response: {e}")))?;
     Ok(crate::error::json_answer(status, body))
-}
-
-/// The standard endpoint's answer, in snake_case only (Swift and Rust clients read nothing
-/// else): `{"server_url":…,"participant_token":…,"room_name":…,"participant_name":…}`.
-/// Written directly rather than through serde_json, whose byte-by-byte escaping of the
-/// 400-byte token took 0.83 µs per token in a `perf` profile of `roomkey serve` under wrk,
-/// against 0.35 µs for json.rs, which checks eight bytes at a time (its escaping is tested
-/// against serde_json's).
-fn standard_answer(server_url: &str, token: &str, room: &str, name: &str) -> Vec<u8> {
-    const FIXED: &[&str] = &[
-        "{\"server_url\":",
-        ",\"participant_token\":",
-        ",\"room_name\":",
-        ",\"participant_name\":",
-        "}",
-    ];
-    // At its exact size, so that `Bytes` takes the vector without another allocation.
-    let len = FIXED.iter().map(|s| s.len()).sum::<usize>()
-        + [server_url, token, room, name]
-            .iter()
-            .map(|s| json::quoted_len(s))
-            .sum::<usize>();
-    let mut out = Vec::with_capacity(len);
-    for (key, value) in FIXED.iter().zip([server_url, token, room, name]) {
-        out.extend_from_slice(key.as_bytes());
-        json::push_str(&mut out, value);
-    }
-    out.extend_from_slice(FIXED[4].as_bytes());
-    debug_assert_eq!(out.len(), len);
-    out
-}
-
-/// The action endpoint's answer.
-#[derive(Serialize)]
-struct ActionResponse<'a> {
-    token: &'a str,
-    summary: &'a str,
-    expires_at: Option<i64>,
-    identity: &'a str,
-    room: &'a str,
-    server_url: &'a str,
-}
-
-/// Whether a Content-Type is `application/json` (any case, with or without parameters).
-fn is_json_media_type(value: &[u8]) -> bool {
-    const JSON: &[u8] = b"application/json";
-    let value = value.trim_ascii_start();
-    value.len() >= JSON.len()
-        && value[..JSON.len()].eq_ignore_ascii_case(JSON)
-        && matches!(value.get(JSON.len()), None | Some(b';' | b' ' | b'\t'))
-}
-
-/// The client's address (see [`client_addr::client_ip`]); a forwarded entry that names no
-/// address is refused, since the proxy in front does not append what this setting expects.
-pub(crate) fn client_ip(app: &App, parts: &axum::http::request::Parts) -> Result<IpAddr, ApiError> {
-    let forwarded = app
-        .config
-        .trust_forwarded_for
-        .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
-        .flatten();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    client_addr::client_ip(forwarded.map(HeaderValue::as_bytes), peer).map_err(|entry| {
-        ApiError::BadRequest {
-            field: Some("X-Forwarded-For".into()),
-            message: format!(
-                "the last X-Forwarded-For entry {entry:?} is not an IP address; this server trusts that entry (trust_forwarded_for), so the proxy in front must append the client's address there"
-            ),
-        }
-    })
 }
 
 async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -602,100 +453,4 @@ fn has_agents(claims: &Claims) -> bool {
         .room_config
         .as_deref()
         .is_some_and(|c| !c.agents.is_empty())
-}
-
-/// Creates the token's room with its configuration, then makes sure the room has a dispatch of
-/// each of the token's agents: one the room already had (from its creation or before) is kept,
-/// one it lacks (the room existed) is created, since LiveKit would not dispatch it on join.
-async fn create_room(app: &App, claims: &Claims, profile: &str) -> Result<AgentDispatch, ApiError> {
-    let Some(client) = &app.rooms else {
-        return Err(ApiError::Internal(format!(
-            "profile {profile} creates rooms but no RoomService URL is configured"
-        )));
-    };
-    let request = CreateRoomRequest::from_config(
-        claims.room(),
-        claims
-            .room_config
-            .as_deref()
-            .unwrap_or(&RoomConfiguration::default()),
-        "",
-    );
-    let count = |ok: bool| {
-        let outcome = if ok { "ok" } else { "error" };
-        app.metrics
-            .room_service
-            .get_or_create(&metrics::Outcome { outcome })
-            .inc();
-    };
-    let result = client.create_room(&request).await;
-    count(result.is_ok());
-    result.map_err(ApiError::Upstream)?;
-    if request.agents.is_empty() {
-        return Ok(AgentDispatch::NoAgents);
-    }
-    let result = app
-        .dispatch_checks
-        .one_at_a_time(
-            claims.room(),
-            client.ensure_dispatches(claims.room(), &request.agents),
-        )
-        .await;
-    count(result.is_ok());
-    let mut outcome = AgentDispatch::InRoom;
-    for ensured in result.map_err(ApiError::Upstream)? {
-        if ensured.created {
-            outcome = AgentDispatch::Dispatched;
-            tracing::info!(
-                room = claims.room(),
-                agent = ensured.dispatch.agent_name.as_str(),
-                dispatch = ensured.dispatch.id.as_str(),
-                "the room existed, so LiveKit would not dispatch this agent on join; dispatched it"
-            );
-        } else if ensured.metadata_differs {
-            tracing::warn!(
-                room = claims.room(),
-                agent = ensured.dispatch.agent_name.as_str(),
-                dispatch = ensured.dispatch.id.as_str(),
-                "the room already has a dispatch of this agent with other job metadata; none was added"
-            );
-        }
-    }
-    Ok(outcome)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::standard_answer;
-
-    #[derive(serde::Serialize)]
-    struct StandardResponse<'a> {
-        server_url: &'a str,
-        participant_token: &'a str,
-        room_name: &'a str,
-        participant_name: &'a str,
-    }
-
-    #[test]
-    fn the_standard_answer_is_serde_jsons_byte_for_byte() {
-        for (url, token, room, name) in [
-            ("wss://lk.example.com", "eyJh.eyJp.c2ln", "support-1", "Ann"),
-            ("", "", "", ""),
-            ("wss://x/\"q\"", "t\\", "r\u{1}\n", "Zoë \u{2028} \t"),
-        ] {
-            let want = serde_json::to_vec(&StandardResponse {
-                server_url: url,
-                participant_token: token,
-                room_name: room,
-                participant_name: name,
-            })
-            .unwrap();
-            let got = standard_answer(url, token, room, name);
-            assert_eq!(
-                String::from_utf8(got.clone()).unwrap(),
-                String::from_utf8(want).unwrap()
-            );
-            assert_eq!(got.len(), got.capacity(), "not at its exact size");
-        }
-    }
 }
