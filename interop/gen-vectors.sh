@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates crates/roomkey-token/tests/data/sdk_vectors.json: tokens minted by the pinned
 # official SDKs (Node livekit-server-sdk, Python livekit-api, Rust livekit-api) for the specs
-# listed in crates/roomkey-interop/tests/sdk.rs (VECTOR_SPECS), at fixed times (nbf 1700000000,
+# listed in crates/roomkey-interop/tests/sdk/main.rs (VECTOR_SPECS), at fixed times (nbf 1700000000,
 # exp 4102444800), each with the claims roomkey must decode. Every token is checked in roomkey
 # before it is written. Without ROOMKEY_REGEN_VECTORS the same test only compares.
 set -euo pipefail
