@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead as _, BufReader, BufWriter, IsTerminal as _, Read, Write};
+use std::io::{self, BufRead as _, BufReader, BufWriter, IsTerminal as _, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context as _, Result, bail};
 use roomkey_token::{AccessToken, KeyPair};
 
+use super::batch_input::{Chunk, Reader, open_input};
 use super::batch_rows::{Column, Row, column};
 use super::flags::TokenFlags;
 use super::join_link::{JoinLink, JoinLinkArgs};
@@ -142,14 +143,6 @@ pub(crate) enum InvalidRows {
     Skipped(usize),
 }
 
-/// Whole rows as read, not yet parsed: the workers parse them, so that reading is a copy.
-struct Chunk {
-    seq: usize,
-    /// The number of the chunk's first row (CSV) or line (JSON Lines), from 1.
-    first: u64,
-    bytes: Vec<u8>,
-}
-
 /// A chunk turned into output.
 struct Minted {
     seq: usize,
@@ -231,13 +224,7 @@ pub(crate) fn run(args: &BatchArgs) -> Result<()> {
         }
         Format::Jsonl => Vec::new(),
     };
-    let reader = Reader {
-        input: Box::new(input),
-        csv: input_format == Format::Csv,
-        carry: Vec::new(),
-        next_first: 1,
-        done: false,
-    };
+    let reader = Reader::new(Box::new(input), input_format == Format::Csv);
     let mint = Arc::new(Mint {
         template,
         key,
@@ -297,124 +284,6 @@ pub(crate) fn run(args: &BatchArgs) -> Result<()> {
         return Err(InvalidRows::Skipped(invalid).into());
     }
     Ok(())
-}
-
-fn open_input(path: &Path) -> Result<Box<dyn Read + Send>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(io::stdin()));
-    }
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(Box::new(file))
-}
-
-/// Cuts the input into chunks of whole rows.
-struct Reader {
-    input: Box<dyn io::BufRead + Send>,
-    /// Rows are CSV records (a quoted field may hold a newline) rather than lines.
-    csv: bool,
-    /// Bytes read after the last whole row.
-    carry: Vec<u8>,
-    /// The number of the next chunk's first row or line.
-    next_first: u64,
-    done: bool,
-}
-
-/// Bytes read per chunk, about 3,000 typical CSV rows: large enough that handing a chunk over
-/// costs nothing per token, small enough that the first tokens are written at once.
-const CHUNK_BYTES: usize = 64 * 1024;
-
-impl Reader {
-    /// Reads the next chunk; `None` at the end of the input.
-    fn next_chunk(&mut self, seq: usize) -> Result<Option<Chunk>> {
-        while !self.done && self.carry.len() < CHUNK_BYTES {
-            let buf = self.input.fill_buf().context("cannot read the input")?;
-            if buf.is_empty() {
-                self.done = true;
-                break;
-            }
-            let n = buf.len();
-            self.carry.extend_from_slice(buf);
-            self.input.consume(n);
-        }
-        if self.carry.is_empty() {
-            return Ok(None);
-        }
-        let cut = if self.done {
-            self.carry.len()
-        } else {
-            match last_row_end(&self.carry, self.csv) {
-                Some(end) => end,
-                // One row longer than a chunk: read on until it ends.
-                None if self.carry.len() < 64 * CHUNK_BYTES => {
-                    let more = CHUNK_BYTES;
-                    let mut extra = vec![0; more];
-                    let n = self
-                        .input
-                        .read(&mut extra)
-                        .context("cannot read the input")?;
-                    if n == 0 {
-                        self.done = true;
-                    }
-                    self.carry.extend_from_slice(&extra[..n]);
-                    return self.next_chunk(seq);
-                }
-                None => bail!("a row is longer than {} bytes", 64 * CHUNK_BYTES),
-            }
-        };
-        let rest = self.carry.split_off(cut);
-        let bytes = std::mem::replace(&mut self.carry, rest);
-        let first = self.next_first;
-        self.next_first += count_rows(&bytes, self.csv);
-        Ok(Some(Chunk { seq, first, bytes }))
-    }
-}
-
-/// Where the last whole row ends (just after its newline): for CSV, a newline outside quotes.
-fn last_row_end(bytes: &[u8], csv: bool) -> Option<usize> {
-    if !csv {
-        return memchr_last_newline(bytes);
-    }
-    let mut in_quotes = false;
-    let mut end = None;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            // A doubled quote inside quotes toggles twice: still inside.
-            b'"' => in_quotes = !in_quotes,
-            b'\n' if !in_quotes => end = Some(i + 1),
-            _ => {}
-        }
-    }
-    end
-}
-
-fn memchr_last_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().rposition(|&b| b == b'\n').map(|i| i + 1)
-}
-
-/// How many row numbers a chunk uses: its lines (JSON Lines, blank ones too), or its CSV
-/// records (blank lines are not records).
-fn count_rows(bytes: &[u8], csv: bool) -> u64 {
-    if !csv {
-        let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-        let unterminated = u64::from(bytes.last().is_some_and(|&b| b != b'\n'));
-        return newlines + unterminated;
-    }
-    let (mut rows, mut in_quotes, mut empty) = (0, false, true);
-    for &b in bytes {
-        match b {
-            b'"' => {
-                in_quotes = !in_quotes;
-                empty = false;
-            }
-            b'\n' if !in_quotes => {
-                rows += u64::from(!empty);
-                empty = true;
-            }
-            b'\r' if !in_quotes => {}
-            _ => empty = false,
-        }
-    }
-    rows + u64::from(!empty)
 }
 
 /// Reads, mints on `threads` workers, and writes in input order. Returns the tokens written

@@ -1,6 +1,7 @@
 //! `roomkey token create`, `roomkey token verify` and `roomkey token inspect`.
 
 mod batch;
+mod batch_input;
 mod batch_rows;
 mod create;
 mod flags;
