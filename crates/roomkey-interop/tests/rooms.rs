@@ -11,6 +11,9 @@
 //!
 //! Run with `bash interop/netns cargo test -p roomkey-interop --test rooms` after
 //! `cargo build -p roomkey`.
+//!
+//! This file is long because each of its four scenarios against the real server reads every
+//! setting back three ways.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;

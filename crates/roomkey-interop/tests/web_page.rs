@@ -9,6 +9,10 @@
 //! Needs `bash interop/setup.sh` (Node packages), `bash scripts/install-browser` (Debian's
 //! chromium) and the `roomkey` binary (`cargo test --workspace` builds it); without them the test
 //! fails and says so. It lives in the interop crate so that plain `cargo test` needs Rust alone.
+//!
+//! This file is long because it is one browser session: the page's script and the checks of
+//! everything it shows share one Chromium and two servers, which each split part would start
+//! again.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

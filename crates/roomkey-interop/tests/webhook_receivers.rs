@@ -23,6 +23,9 @@
 //! Nothing here starts the LiveKit server: every request goes to 127.0.0.1. It runs inside
 //! `interop/netns` with the rest (`bash interop/netns cargo test -p roomkey-interop --test
 //! webhook_receivers`), after `bash interop/setup.sh` and `cargo build -p roomkey`.
+//!
+//! This file is long because of the tampering cases and each official receiver's verdict on every
+//! one of them.
 
 use roomkey_interop::cli::roomkey_env;
 use roomkey_interop::livekit::http_client;

@@ -17,6 +17,9 @@
 //! For `HeaderJson` and `ClaimsJson` only the variant is fixed (the detail is the JSON parser's
 //! message). Every error's `Display` is checked not to contain a secret, the whole token or the
 //! signature segment.
+//!
+//! This file is long because it is the corpus: each case is spelled out as the bytes it is made
+//! of, one test per case so that a failure names it, in the order of the checks above.
 
 mod forge;
 

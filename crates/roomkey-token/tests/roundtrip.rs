@@ -19,6 +19,9 @@
 //!   error without panicking.
 //! - `forged_payloads_never_panic`: arbitrary bytes and arbitrary JSON values, correctly signed,
 //!   never panic; when accepted, the payload re-parses to the same claims.
+//!
+//! This file is long because of the claim strategies (a generator for every claim and grant),
+//! which every property here shares.
 
 mod forge;
 
